@@ -1,0 +1,156 @@
+"""The command line: ``python -m loopfind_core COMMAND``.
+
+Commands:
+    synth     write a generated benchmark corpus (audio + annotations.csv)
+    evaluate  the paper's protocol with a simulated user, on any dataset folder
+    bench     speed and memory of the core on a generated 7.5-minute track
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import LoopfindError
+from .progress import ProgressCallback
+
+log = logging.getLogger("loopfind_core")
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[ProgressCallback]:
+    """A tqdm bar on stderr, driven through the library's progress callback."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, file=sys.stderr, unit="file", dynamic_ncols=True)
+
+    def update(done: int, total: int, message: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    items = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import generate_corpus
+
+    with progress_bar("synthesising") as progress:
+        paths = generate_corpus(args.out, args.tracks, args.seed, progress=progress)
+    print(f"wrote {len(paths)} tracks and annotations.csv to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .demo import ensure_demo_corpus
+    from .evaluate import EvaluationConfig, evaluate_dataset, format_table, write_json, write_plot
+
+    data = args.data
+    if data is None:
+        with progress_bar("generating the demo corpus") as progress:
+            data = ensure_demo_corpus(progress)
+        print(f"no --data given: evaluating the built-in demo corpus in {data}")
+    config = EvaluationConfig(
+        features=args.features, strategies=args.strategy, patience=args.patience,
+        queries=args.queries, device=args.device, jobs=args.jobs,
+    )
+    with progress_bar("evaluating") as progress:
+        report = evaluate_dataset(data, config, progress)
+    print(format_table(report))
+    print(f"({report.seconds:.1f} s; patience {args.patience}; queries: {args.queries})")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)}: " + "; ".join(report.skipped[:5]))
+    if args.json:
+        write_json(report, args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        write_plot(report, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import format_bench, run_bench
+
+    result = run_bench(duration_s=args.duration, repeats=args.repeats, device=args.device)
+    print(format_bench(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_json(), indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loopfind_core",
+        description="Find every occurrence of a sound in a music track.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    synth = commands.add_parser("synth", help="write a generated benchmark corpus")
+    synth.add_argument("--out", required=True, type=Path, help="output folder")
+    synth.add_argument("--tracks", type=int, default=40, help="number of tracks (default 40)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    synth.set_defaults(run=cmd_synth)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="recall of a simulated user on a dataset folder (the paper's protocol)"
+    )
+    evaluate.add_argument(
+        "--data", type=Path, default=None,
+        help="dataset folder with annotations.csv (default: the built-in demo corpus)",
+    )
+    evaluate.add_argument("--features", type=_comma_list, default=("mfcc",),
+                          help="comma-separated feature kinds, e.g. mfcc,mel")
+    evaluate.add_argument("--strategy", type=_comma_list, default=("naive", "active"),
+                          help="comma-separated strategies: naive,active")
+    evaluate.add_argument("--patience", type=int, default=5, help="rejections allowed (default 5)")
+    evaluate.add_argument("--queries", choices=("first", "all"), default="first",
+                          help="query each sound by its first occurrence, or by each in turn")
+    evaluate.add_argument("--json", type=Path, help="write the results as JSON here")
+    evaluate.add_argument("--plot", type=Path, help="write plotly bar charts (HTML) here")
+    evaluate.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    evaluate.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per core)")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    bench = commands.add_parser("bench", help="speed and memory on a generated 7.5-minute track")
+    bench.add_argument("--json", type=Path, help="write the results as JSON here")
+    bench.add_argument("--duration", type=float, default=450.0,
+                       help="track length in seconds (default 450 = 7.5 minutes)")
+    bench.add_argument("--repeats", type=int, default=3, help="timed repeats (median reported)")
+    bench.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    bench.set_defaults(run=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.run(args)
+    except LoopfindError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

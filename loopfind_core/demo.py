@@ -1,0 +1,42 @@
+"""The built-in demo corpus: a small generated corpus, regenerated from its seed on first use.
+
+It is the default data of ``evaluate`` and of the tests, and the app's demo track. Generated
+audio is never committed; it lives in a cache folder (``$LOOPFIND_CACHE`` or
+``~/.cache/loopfind``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .dataset import ANNOTATIONS_FILE
+from .progress import ProgressCallback, no_progress
+
+DEMO_SEED = 2024  # the demo corpus; training corpora must use other seeds
+DEMO_TRACKS = 8  # two tracks per genre
+
+
+def cache_dir() -> Path:
+    """Where generated data is kept: ``$LOOPFIND_CACHE`` or ``~/.cache/loopfind``."""
+    return Path(os.environ.get("LOOPFIND_CACHE") or Path.home() / ".cache" / "loopfind")
+
+
+def demo_corpus_dir() -> Path:
+    return cache_dir() / f"demo-corpus-seed{DEMO_SEED}-{DEMO_TRACKS}"
+
+
+def ensure_demo_corpus(progress: ProgressCallback = no_progress) -> Path:
+    """The demo corpus folder, generated first if it is not there yet (deterministic)."""
+    from .synth import generate_corpus
+
+    folder = demo_corpus_dir()
+    if (folder / ANNOTATIONS_FILE).is_file():
+        return folder
+    partial = folder.with_name(folder.name + ".partial")  # never leave a half-written corpus
+    for leftover in (partial, folder):
+        shutil.rmtree(leftover, ignore_errors=True)
+    generate_corpus(partial, DEMO_TRACKS, DEMO_SEED, progress=progress)
+    partial.rename(folder)
+    return folder

@@ -1,0 +1,327 @@
+"""The paper's evaluation protocol (§IV) with a simulated user, on any dataset folder.
+
+For each sound, one occurrence is the query (its first, or each in turn with
+``queries="all"``): t0 = start, d = end − start. The simulated user answers yes iff the
+proposed window overlaps an occurrence of that sound that is not found yet by at least 50% of
+d. The session runs until ``patience`` rejections (or nothing is left to propose), and
+recall = found / (occurrences − 1). Recall is averaged per sound, then over sounds per
+category × genre × (features, strategy), with ``all`` rows for either.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .audio import load_audio
+from .dataset import CATEGORIES, Occurrence, SoundTruth, read_dataset
+from .errors import LoopfindError, SelectionError
+from .features import FEATURE_KINDS, FeatureTrack, extract_features
+from .progress import ProgressCallback, no_progress
+from .search import WindowSearch
+from .session import STRATEGIES, RetrievalSession, query_window_frames
+
+log = logging.getLogger(__name__)
+
+MATCH_OVERLAP_FRACTION = 0.5  # a proposal is correct if it covers ≥ 50% of d of an occurrence
+QUERY_MODES = ("first", "all")
+ALL = "all"  # the genre/category value of pooled rows
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """What to evaluate."""
+
+    features: tuple[str, ...] = ("mfcc",)
+    strategies: tuple[str, ...] = ("naive", "active")
+    patience: int = 5
+    queries: str = "first"  # "first": each sound's first occurrence; "all": each in turn
+    device: str | None = None  # torch device; None picks CUDA when present
+    jobs: int = 0  # worker processes; 0 = one per CPU core
+
+
+@dataclass(frozen=True)
+class SoundResult:
+    """One sound under one (features, strategy), averaged over its queries."""
+
+    file: str
+    genre: str
+    category: str
+    sound: str
+    features: str
+    strategy: str
+    n_occurrences: int
+    n_queries: int
+    recall: float  # mean over queries of found / (occurrences − 1)
+    answers: float  # mean number of yes/no answers per query
+
+
+@dataclass(frozen=True)
+class RecallRow:
+    """Mean recall over the sounds of one category × genre × (features, strategy)."""
+
+    features: str
+    strategy: str
+    category: str
+    genre: str
+    recall: float
+    n_sounds: int
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    rows: tuple[RecallRow, ...]
+    sounds: tuple[SoundResult, ...]
+    skipped: tuple[str, ...]  # sounds or files that could not be evaluated, with the reason
+    seconds: float  # wall time of the whole evaluation
+
+
+@dataclass(frozen=True)
+class SimulatedHunt:
+    found: int  # occurrences found, the query excluded
+    answers: int  # yes/no answers given
+
+
+def overlap_s(start_a: float, end_a: float, start_b: float, end_b: float) -> float:
+    """Length in seconds of the intersection of two windows."""
+    return max(0.0, min(end_a, end_b) - max(start_a, start_b))
+
+
+def simulate_user(
+    session: RetrievalSession, occurrences: Sequence[Occurrence], query_index: int
+) -> SimulatedHunt:
+    """Answer the session's proposals from ground truth until it is done."""
+    query = occurrences[query_index]
+    needed_s = MATCH_OVERLAP_FRACTION * query.duration_s
+    unfound = set(range(len(occurrences))) - {query_index}
+    answers = 0
+    while (candidate := session.propose()) is not None:
+        overlaps = {
+            i: overlap_s(candidate.start_s, candidate.end_s, o.start_s, o.end_s)
+            for i, o in ((i, occurrences[i]) for i in unfound)
+        }
+        match = max(overlaps, key=lambda i: (overlaps[i], -i), default=None)
+        is_match = match is not None and overlaps[match] >= needed_s
+        if is_match:
+            unfound.discard(match)
+        session.answer(is_match)
+        answers += 1
+    return SimulatedHunt(found=len(occurrences) - 1 - len(unfound), answers=answers)
+
+
+def _query_indices(sound: SoundTruth, queries: str) -> range:
+    return range(len(sound.occurrences)) if queries == ALL else range(1)
+
+
+def evaluate_sound(
+    sound: SoundTruth,
+    tracks: dict[str, FeatureTrack],
+    config: EvaluationConfig,
+    searches: dict[tuple[str, int], WindowSearch],
+) -> list[SoundResult]:
+    """Run every (features, strategy) on one sound. ``searches`` caches FFTs per window length."""
+    results = []
+    n = len(sound.occurrences)
+    for kind in config.features:
+        track = tracks[kind]
+        for strategy in config.strategies:
+            recalls, answers = [], []
+            for qi in _query_indices(sound, config.queries):
+                query = sound.occurrences[qi]
+                _, window_frames = query_window_frames(track, query.start_s, query.duration_s)
+                key = (kind, window_frames)
+                if key not in searches:
+                    searches[key] = WindowSearch(track.values, window_frames, device=config.device)
+                session = RetrievalSession(
+                    track, query.start_s, query.duration_s, config.patience, strategy,
+                    search=searches[key],
+                )
+                hunt = simulate_user(session, sound.occurrences, qi)
+                recalls.append(hunt.found / (n - 1))
+                answers.append(hunt.answers)
+            results.append(
+                SoundResult(
+                    sound.file, sound.genre, sound.category, sound.sound, kind, strategy, n,
+                    len(recalls), float(np.mean(recalls)), float(np.mean(answers)),
+                )
+            )
+    return results
+
+
+def evaluate_file(
+    path: Path, sounds: Sequence[SoundTruth], config: EvaluationConfig
+) -> tuple[list[SoundResult], list[str]]:
+    """Evaluate every sound of one audio file. Returns results and skip reasons."""
+    try:
+        audio = load_audio(path)
+        tracks = {kind: extract_features(audio, kind) for kind in config.features}
+    except LoopfindError as error:
+        return [], [f"{path.name}: {error}"]
+    results, skipped = [], []
+    searches: dict[tuple[str, int], WindowSearch] = {}
+    for sound in sounds:
+        if len(sound.occurrences) < 2:
+            skipped.append(f"{sound.file} {sound.sound}: only one occurrence, nothing to find")
+            continue
+        try:
+            results += evaluate_sound(sound, tracks, config, searches)
+        except SelectionError as error:
+            skipped.append(f"{sound.file} {sound.sound}: {error}")
+    return results, skipped
+
+
+def _evaluate_file_in_worker(args: tuple[Path, tuple[SoundTruth, ...], EvaluationConfig]):
+    torch.set_num_threads(1)  # one process per core already fills the machine
+    return evaluate_file(*args)
+
+
+def summarize(results: Iterable[SoundResult]) -> tuple[RecallRow, ...]:
+    """Mean recall per features × strategy × category × genre, with pooled ``all`` rows."""
+    groups: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    for r in results:
+        for category in (r.category, ALL):
+            for genre in (r.genre, ALL):
+                groups[(r.features, r.strategy, category, genre)].append(r.recall)
+    return tuple(
+        RecallRow(features, strategy, category, genre, float(np.mean(v)), len(v))
+        for (features, strategy, category, genre), v in groups.items()
+    )
+
+
+def _check_config(config: EvaluationConfig) -> None:
+    for kind in config.features:
+        if kind not in FEATURE_KINDS:
+            raise SelectionError(
+                f"Unknown feature kind {kind!r}; choose from {', '.join(FEATURE_KINDS)}."
+            )
+    for strategy in config.strategies:
+        if strategy not in STRATEGIES:
+            raise SelectionError(
+                f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}."
+            )
+    if config.queries not in QUERY_MODES:
+        raise SelectionError(f"queries must be one of {', '.join(QUERY_MODES)}.")
+    if not config.features or not config.strategies:
+        raise SelectionError("Give at least one feature kind and one strategy.")
+
+
+def evaluate_dataset(
+    root: str | Path, config: EvaluationConfig = EvaluationConfig(),
+    progress: ProgressCallback = no_progress,
+) -> EvaluationReport:
+    """Evaluate a dataset folder (see :mod:`loopfind_core.dataset`)."""
+    _check_config(config)
+    started = time.perf_counter()
+    dataset = read_dataset(root)
+    sounds_by_file: dict[str, list[SoundTruth]] = defaultdict(list)
+    for sound in dataset.sounds():
+        sounds_by_file[sound.file].append(sound)
+    tasks = [(dataset.path_of(f), tuple(s), config) for f, s in sounds_by_file.items()]
+    jobs = min(len(tasks), config.jobs or os.cpu_count() or 1)
+    results: list[SoundResult] = []
+    skipped: list[str] = []
+    progress(0, len(tasks), "evaluating")
+    if jobs <= 1:
+        outcomes: Iterable = (evaluate_file(*task) for task in tasks)
+        executor = None
+    else:
+        executor = ProcessPoolExecutor(max_workers=jobs)
+        outcomes = executor.map(_evaluate_file_in_worker, tasks)
+    try:
+        for done, (file_results, file_skipped) in enumerate(outcomes, start=1):
+            results += file_results
+            skipped += file_skipped
+            progress(done, len(tasks), "evaluating")
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+    for reason in skipped:
+        log.warning("skipped %s", reason)
+    return EvaluationReport(
+        rows=summarize(results), sounds=tuple(results), skipped=tuple(skipped),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _ordered_genres(rows: Iterable[RecallRow]) -> list[str]:
+    genres = sorted({r.genre for r in rows if r.genre != ALL})
+    return genres + [ALL]
+
+
+def format_table(report: EvaluationReport) -> str:
+    """Mean recall as a text table: a row per category × genre, a column per method."""
+    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
+    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
+    headers = ["category", "genre", "sounds"] + [f"{f}/{s}" for f, s in methods]
+    lines = []
+    for category in [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]:
+        for genre in _ordered_genres(report.rows):
+            present = [cell.get((f, s, category, genre)) for f, s in methods]
+            if not any(present):
+                continue
+            n = max(r.n_sounds for r in present if r)
+            lines.append(
+                [category, genre, str(n)]
+                + [f"{r.recall:.3f}" if r else "-" for r in present]
+            )
+    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
+    rendered = [headers, ["-" * w for w in widths], *lines]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
+
+
+def report_to_json(report: EvaluationReport) -> dict:
+    return {
+        "results": [asdict(r) for r in report.rows],
+        "sounds": [asdict(s) for s in report.sounds],
+        "skipped": list(report.skipped),
+        "seconds": report.seconds,
+    }
+
+
+def write_json(report: EvaluationReport, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(report_to_json(report), indent=2))
+
+
+def write_plot(report: EvaluationReport, path: str | Path) -> None:
+    """Bar charts of recall per genre, one panel per category, as the paper's Fig. 1–2."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    categories = [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]
+    genres = _ordered_genres(report.rows)
+    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
+    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
+    figure = make_subplots(
+        rows=1, cols=len(categories), shared_yaxes=True,
+        subplot_titles=[f"{c}s" if c != ALL else "all sounds" for c in categories],
+    )
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    for m, (features, strategy) in enumerate(methods):
+        for col, category in enumerate(categories, start=1):
+            rows = [cell.get((features, strategy, category, g)) for g in genres]
+            figure.add_trace(
+                go.Bar(
+                    name=f"{features} · {strategy}", x=genres,
+                    y=[r.recall if r else None for r in rows],
+                    text=[f"n={r.n_sounds}" if r else "" for r in rows],
+                    marker_color=palette[m % len(palette)], legendgroup=f"{m}",
+                    showlegend=col == 1,
+                ),
+                row=1, col=col,
+            )
+    figure.update_yaxes(title_text="recall within patience", range=[0, 1], row=1, col=1)
+    figure.update_layout(
+        barmode="group", title="Loopfind evaluation: recall per genre", template="plotly_white",
+        height=450, width=max(700, 420 * len(categories)),
+    )
+    figure.write_html(str(path), include_plotlyjs=True)

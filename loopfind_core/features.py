@@ -1,0 +1,97 @@
+"""Feature tracks: one vector per spectrogram frame, as in the paper (§III-C, §IV).
+
+Parameters follow the paper: 22050 Hz, frames of 1024 samples every 512 (≈ 46 ms windows,
+≈ 23 ms hop, 43.07 frames per second), a Hamming window, 128 mel bins, 20 MFCCs, from librosa.
+
+A registry names the kinds: ``mfcc`` and ``mel`` (log-mel in dB). The learned encoder joins as
+``learned``. Every kind is a function ``(audio, **options) -> FeatureTrack``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import librosa
+import numpy as np
+
+from .audio import SAMPLE_RATE_HZ, Audio
+from .errors import SelectionError
+
+N_FFT = 1024  # samples per STFT frame: 46.4 ms at 22050 Hz
+HOP_LENGTH = 512  # samples between frames: 23.2 ms
+WINDOW = "hamming"
+N_MELS = 128
+N_MFCC = 20
+FRAME_RATE_HZ = SAMPLE_RATE_HZ / HOP_LENGTH  # 43.066 frames per second
+LOG_MEL_TOP_DB = 80.0  # librosa's default dynamic range for power_to_db
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureTrack:
+    """A (frames × dims) float32 feature matrix with its time base."""
+
+    kind: str  # registry name, e.g. "mfcc"
+    values: np.ndarray = field(repr=False)  # float32, shape (n_frames, n_dims)
+    frame_rate_hz: float  # frames per second; frame i starts at i / frame_rate_hz seconds
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_dims(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_frames / self.frame_rate_hz
+
+    def seconds_to_frames(self, seconds: float) -> int:
+        """The nearest frame index (or frame count) to a time in seconds."""
+        return int(round(seconds * self.frame_rate_hz))
+
+    def frames_to_seconds(self, frames: float) -> float:
+        return frames / self.frame_rate_hz
+
+
+def mel_power(audio: Audio) -> np.ndarray:
+    """The mel power spectrogram, float32, shape (N_MELS, n_frames)."""
+    spectrum = np.abs(
+        librosa.stft(audio.samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window=WINDOW)
+    ) ** 2  # (1 + N_FFT // 2, n_frames)
+    mel_basis = librosa.filters.mel(sr=audio.sr_hz, n_fft=N_FFT, n_mels=N_MELS)
+    return (mel_basis @ spectrum).astype(np.float32)
+
+
+def log_mel(audio: Audio) -> np.ndarray:
+    """Log-mel spectrogram in dB (ref 1.0, 80 dB range), float32, shape (N_MELS, n_frames)."""
+    return librosa.power_to_db(mel_power(audio), ref=1.0, top_db=LOG_MEL_TOP_DB)
+
+
+def mel_features(audio: Audio) -> FeatureTrack:
+    """Log-mel frames: (n_frames, 128) in dB."""
+    return FeatureTrack("mel", np.ascontiguousarray(log_mel(audio).T), FRAME_RATE_HZ)
+
+
+def mfcc_features(audio: Audio) -> FeatureTrack:
+    """MFCC frames: (n_frames, 20), the DCT-II of the log-mel spectrogram as librosa computes."""
+    mfcc = librosa.feature.mfcc(S=log_mel(audio), n_mfcc=N_MFCC)  # (N_MFCC, n_frames)
+    return FeatureTrack("mfcc", np.ascontiguousarray(mfcc.T, dtype=np.float32), FRAME_RATE_HZ)
+
+
+FeatureExtractor = Callable[..., FeatureTrack]
+
+FEATURE_KINDS: MappingProxyType[str, FeatureExtractor] = MappingProxyType(
+    {"mfcc": mfcc_features, "mel": mel_features}
+)
+
+
+def extract_features(audio: Audio, kind: str, **options) -> FeatureTrack:
+    """Compute the feature track of ``kind`` (a name in :data:`FEATURE_KINDS`)."""
+    if kind not in FEATURE_KINDS:
+        raise SelectionError(
+            f"Unknown feature kind {kind!r}; choose one of {', '.join(FEATURE_KINDS)}."
+        )
+    return FEATURE_KINDS[kind](audio, **options)

@@ -1,0 +1,137 @@
+"""Device-aware sliding-window distance search over a feature track.
+
+The distance between the window of ``L`` frames starting at frame ``s`` (the query) and the
+window starting at every frame ``t`` is the mean squared Euclidean distance per frame::
+
+    D_s(t) = (1 / L) · Σ_k ‖x[t + k] − x[s + k]‖²
+           = (1 / L) · (‖W_t‖² + ‖W_s‖² − 2 · Σ_k x[t + k] · x[s + k])
+
+The window energies ‖W_t‖² come from one cumulative sum; the sliding dot product
+``Σ_k x[t + k] · x[s + k]`` for every ``t`` at once is a cross-correlation computed with FFTs
+in torch, on CUDA when present (the track's spectrum is computed once per search). No Python
+loop runs over frames.
+
+Non-maximum suppression keeps proposals apart: a start ``t`` is allowed only if its window
+overlaps no blocked window (the query, earlier proposals, labelled windows) by more than half
+of ``L``, i.e. ``|t − b| ≥ ceil(L / 2)`` for every blocked start ``b``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from .errors import SelectionError
+
+MAX_OVERLAP_FRACTION = 0.5  # a proposal may share at most half its window with a blocked one
+
+
+def best_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` or ``"auto"`` picks CUDA when present, else the CPU; anything else is used as is."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise SelectionError(f"Unknown device {device!r}; use auto, cpu or cuda.") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise SelectionError("CUDA was requested but no CUDA GPU is available; use cpu or auto.")
+    return resolved
+
+
+def _fast_fft_length(n: int) -> int:
+    """The smallest 2^a·3^b·5^c ≥ n: FFT lengths with only small prime factors are fast."""
+    best = 1 << max(0, math.ceil(math.log2(max(n, 1))))
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            length = power35 << max(0, math.ceil(math.log2(n / power35)))
+            best = min(best, length)
+            power35 *= 3
+        power5 *= 5
+    return best
+
+
+class WindowSearch:
+    """Distance profiles of windows of one length against a whole feature track.
+
+    Args:
+        values: float32 array, shape (n_frames, n_dims).
+        window_frames: the window length L in frames, 1 ≤ L ≤ n_frames.
+        device: see :func:`best_device`.
+
+    The features are centred per dimension (which leaves every distance unchanged) so float32
+    FFTs stay accurate.
+    """
+
+    def __init__(
+        self, values: np.ndarray, window_frames: int, *, device: str | torch.device | None = None
+    ) -> None:
+        n_frames = int(values.shape[0])
+        if not 1 <= window_frames <= n_frames:
+            raise SelectionError(
+                f"A window of {window_frames} frames does not fit a track of {n_frames} frames."
+            )
+        self.device = best_device(device)
+        self.window_frames = window_frames
+        self.n_starts = n_frames - window_frames + 1  # valid window starts: 0 … n_frames − L
+        frames = torch.as_tensor(np.asarray(values, dtype=np.float32), device=self.device)
+        self._frames = frames - frames.mean(dim=0, keepdim=True)  # (n_frames, n_dims)
+        frame_energy = (self._frames.double() ** 2).sum(dim=1)  # (n_frames,)
+        cumulative = torch.cat([frame_energy.new_zeros(1), frame_energy.cumsum(0)])
+        self._window_energy = (cumulative[window_frames:] - cumulative[:-window_frames]).float()
+        self._fft_length = _fast_fft_length(n_frames)  # ≥ n_frames: no circular wrap-around
+        self._track_spectrum = torch.fft.rfft(self._frames.T, n=self._fft_length)  # (dims, bins)
+
+    def window(self, start_frame: int) -> torch.Tensor:
+        """The window's frames, shape (L, n_dims)."""
+        self._check_start(start_frame)
+        return self._frames[start_frame : start_frame + self.window_frames]
+
+    def _check_start(self, start_frame: int) -> None:
+        if not 0 <= start_frame < self.n_starts:
+            raise SelectionError(
+                f"Window start {start_frame} is outside 0…{self.n_starts - 1} frames."
+            )
+
+    def sliding_dot(self, template: torch.Tensor) -> torch.Tensor:
+        """Σ_k x[t + k] · template[k] for every start t; template shape (L, n_dims)."""
+        template_spectrum = torch.fft.rfft(template.T, n=self._fft_length)  # (dims, bins)
+        cross = (self._track_spectrum * template_spectrum.conj()).sum(dim=0)  # (bins,)
+        return torch.fft.irfft(cross, n=self._fft_length)[: self.n_starts]
+
+    def distance_profile(self, start_frame: int) -> torch.Tensor:
+        """Mean squared distance per frame, shape (n_starts,), of every window to one window."""
+        self._check_start(start_frame)
+        dot = self.sliding_dot(self.window(start_frame))
+        squared = self._window_energy + self._window_energy[start_frame] - 2.0 * dot
+        return squared.clamp_min(0.0) / self.window_frames
+
+
+def suppression_radius(window_frames: int) -> int:
+    """Starts closer than this to a blocked start overlap it by more than half the window."""
+    return math.ceil(window_frames * (1.0 - MAX_OVERLAP_FRACTION))
+
+
+def allowed_starts(
+    n_starts: int, window_frames: int, blocked_starts: Iterable[int], device: torch.device
+) -> torch.Tensor:
+    """Boolean mask, shape (n_starts,): True where a window overlaps no blocked window by more
+    than half. Loops over the blocked windows (a handful), never over frames."""
+    allowed = torch.ones(n_starts, dtype=torch.bool, device=device)
+    radius = suppression_radius(window_frames)
+    for blocked in blocked_starts:
+        allowed[max(0, blocked - radius + 1) : max(0, blocked + radius)] = False
+    return allowed
+
+
+def best_allowed_start(scores: torch.Tensor, allowed: torch.Tensor) -> int | None:
+    """The allowed start with the lowest score (the earliest on ties), or None if none is left."""
+    if not bool(allowed.any()):
+        return None
+    masked = torch.where(allowed, scores, torch.full_like(scores, math.inf))
+    return int(torch.argmin(masked).item())

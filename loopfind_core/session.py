@@ -1,0 +1,248 @@
+"""Algorithm 1 of the paper as an interactive session: propose, answer, undo.
+
+``RetrievalSession`` holds the positives P (the query and every confirmed window) and the
+negatives N (every rejected window). ``propose()`` runs GetBestSamples; ``answer(yes)`` labels
+the proposal; the session is done when |N| reaches ``patience``, when no window is left that
+overlaps no labelled window by more than half, or when the user finishes early.
+
+GetBestSamples, per strategy (every score is a mean squared distance per frame, lower is better):
+
+- ``naive`` — the paper's baseline: the distance to the initial query only; answers only
+  block their windows from being proposed again.
+- ``active`` — see :func:`active_scores`.
+
+All state is the list of answers, so ``undo()`` restores the previous state exactly and the
+session is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .errors import SelectionError
+from .features import FeatureTrack
+from .search import WindowSearch, allowed_starts, best_allowed_start
+
+STRATEGIES = ("naive", "active")
+DEFAULT_PATIENCE = 5  # the paper's setting (§IV)
+MAX_PATIENCE = 1000
+NEGATIVE_WEIGHT = 0.5  # γ in the active rule: how hard rejected windows push candidates away
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A window proposed to the user."""
+
+    start_s: float  # seconds from the start of the track
+    duration_s: float
+    distance: float  # the strategy's score: mean squared feature distance per frame
+    start_frame: int
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The user's verdict on one candidate."""
+
+    candidate: Candidate
+    is_match: bool
+
+
+def active_scores(
+    positive_profiles: list[torch.Tensor], negative_profiles: list[torch.Tensor]
+) -> torch.Tensor:
+    """The ``active`` GetBestSamples rule: Rocchio relevance feedback in distance form.
+
+    score(t) = mean_{p∈P} D_p(t) − γ · mean_{n∈N} D_n(t),  γ = NEGATIVE_WEIGHT < 1
+
+    For squared Euclidean distances, mean_p D_p(t) is the distance from window t to the
+    centroid of the positive windows plus a constant. The centroid of several occurrences, each
+    over a different backing, keeps what they share (the sound) and averages out what differs
+    (the backing), so every confirmed occurrence sharpens the template instead of adding one
+    more nearest neighbour. Subtracting γ·mean_n D_n(t) is Rocchio's negative term: it moves the
+    template away from what the user rejected (decoys, the same backing without the sound).
+    With γ < 1 the score is still a distance to a single template (c_P − γ·c_N) / (1 − γ), up to
+    scale and a constant, so it stays bounded below and needs no tuning per track.
+    """
+    score = torch.stack(positive_profiles).mean(dim=0)
+    if negative_profiles:
+        score = score - NEGATIVE_WEIGHT * torch.stack(negative_profiles).mean(dim=0)
+    return score
+
+
+class RetrievalSession:
+    """Find the other occurrences of the window ``[t0, t0 + d)`` (seconds) in a feature track.
+
+    Args:
+        track_features: the track's feature frames.
+        t0: start of the query in seconds.
+        d: duration of the query in seconds; every candidate has this duration.
+        patience: how many rejections end the session (the paper uses 5).
+        strategy: ``"naive"`` or ``"active"``.
+        device: torch device for the search; ``None`` picks CUDA when present.
+        search: a prebuilt :class:`WindowSearch` for this track and window length, to share
+            the track's FFT between sessions.
+    """
+
+    def __init__(
+        self,
+        track_features: FeatureTrack,
+        t0: float,
+        d: float,
+        patience: int = DEFAULT_PATIENCE,
+        strategy: str = "active",
+        *,
+        device: str | torch.device | None = None,
+        search: WindowSearch | None = None,
+    ) -> None:
+        self.features = track_features
+        self.query_frame, self.window_frames = query_window_frames(track_features, t0, d)
+        if strategy not in STRATEGIES:
+            raise SelectionError(
+                f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."
+            )
+        if not isinstance(patience, int) or not 1 <= patience <= MAX_PATIENCE:
+            raise SelectionError(f"Patience must be a whole number from 1 to {MAX_PATIENCE}.")
+        self.strategy = strategy
+        self.patience = patience
+        if search is None or search.window_frames != self.window_frames:
+            search = WindowSearch(track_features.values, self.window_frames, device=device)
+        self._search = search
+        self._profiles: dict[int, torch.Tensor] = {}  # start frame → distance profile
+        self._history: list[Answer] = []
+        self._pending: Candidate | None = None
+        self._finished = False
+        self.query = self._candidate(self.query_frame, 0.0)
+
+    # ----- state, all derived from the answers -----
+    @property
+    def history(self) -> tuple[Answer, ...]:
+        return tuple(self._history)
+
+    @property
+    def found(self) -> list[Candidate]:
+        """Confirmed occurrences, in the order they were confirmed (the query excluded)."""
+        return [a.candidate for a in self._history if a.is_match]
+
+    @property
+    def rejected(self) -> list[Candidate]:
+        return [a.candidate for a in self._history if not a.is_match]
+
+    @property
+    def patience_left(self) -> int:
+        return max(0, self.patience - len(self.rejected))
+
+    @property
+    def done(self) -> bool:
+        if self._finished or self.patience_left == 0:
+            return True
+        return self.propose() is None
+
+    # ----- the interaction -----
+    def propose(self) -> Candidate | None:
+        """The next candidate (the same one until it is answered), or None when done."""
+        if self._finished or self.patience_left == 0:
+            return None
+        if self._pending is None:
+            self._pending = self._best_candidate()
+        return self._pending
+
+    def answer(self, yes: bool) -> None:
+        """Label the pending candidate as a match (``yes``) or not."""
+        candidate = self.propose()
+        if candidate is None:
+            raise SelectionError("The session is done: there is no candidate to answer.")
+        self._history.append(Answer(candidate, bool(yes)))
+        self._pending = None
+
+    def undo(self) -> Candidate | None:
+        """Take back the last answer; its candidate is proposed again. Returns it (or None)."""
+        if self._finished:
+            self._finished = False
+            return self.propose()
+        if not self._history:
+            return None
+        self._pending = self._history.pop().candidate
+        return self._pending
+
+    def finish(self) -> None:
+        """End the session early ("Done"): the found list is final until undo()."""
+        self._finished = True
+        self._pending = None
+
+    # ----- GetBestSamples -----
+    def _profile(self, start_frame: int) -> torch.Tensor:
+        if start_frame not in self._profiles:
+            self._profiles[start_frame] = self._search.distance_profile(start_frame)
+        return self._profiles[start_frame]
+
+    def scores(self) -> torch.Tensor:
+        """The strategy's score of every start frame, shape (n_starts,); lower is better."""
+        if self.strategy == "naive":
+            return self._profile(self.query_frame)
+        positives = [self.query_frame] + [c.start_frame for c in self.found]
+        negatives = [c.start_frame for c in self.rejected]
+        return active_scores(
+            [self._profile(f) for f in positives], [self._profile(f) for f in negatives]
+        )
+
+    def _best_candidate(self) -> Candidate | None:
+        blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
+        allowed = allowed_starts(
+            self._search.n_starts, self.window_frames, blocked, self._search.device
+        )
+        scores = self.scores()
+        start = best_allowed_start(scores, allowed)
+        if start is None:
+            return None
+        return self._candidate(start, float(scores[start]))
+
+    def _candidate(self, start_frame: int, distance: float) -> Candidate:
+        return Candidate(
+            start_s=self.features.frames_to_seconds(start_frame),
+            duration_s=self.features.frames_to_seconds(self.window_frames),
+            distance=distance,
+            start_frame=start_frame,
+        )
+
+
+def query_window_frames(features: FeatureTrack, t0: float, d: float) -> tuple[int, int]:
+    """Convert a query (start ``t0``, duration ``d``, seconds) to (start frame, length in frames).
+
+    Raises:
+        SelectionError: the window is empty, not finite, or does not lie inside the track.
+    """
+    try:
+        t0, d = float(t0), float(d)
+    except (TypeError, ValueError):
+        raise SelectionError(
+            "The selection's start and duration must be numbers of seconds."
+        ) from None
+    if not (math.isfinite(t0) and math.isfinite(d)):
+        raise SelectionError("The selection's start and duration must be finite numbers.")
+    duration_s = features.duration_s
+    if d <= 0:
+        raise SelectionError(f"The selection is empty ({d:.2f} s); select at least one frame.")
+    if t0 < 0 or t0 >= duration_s:
+        raise SelectionError(
+            f"The selection starts at {t0:.2f} s, outside the track (0–{duration_s:.2f} s)."
+        )
+    window_frames = max(1, features.seconds_to_frames(d))
+    start_frame = features.seconds_to_frames(t0)
+    if start_frame + window_frames > features.n_frames:
+        raise SelectionError(
+            f"The selection {t0:.2f}–{t0 + d:.2f} s runs past the end of the track "
+            f"({duration_s:.2f} s)."
+        )
+    if 2 * window_frames > features.n_frames:
+        raise SelectionError(
+            f"The selection is {d:.2f} s, more than half the track ({duration_s:.2f} s): "
+            "there is no room for another occurrence."
+        )
+    return start_frame, window_frames
