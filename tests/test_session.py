@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 
 from loopfind_core.errors import SelectionError
 from loopfind_core.features import FeatureTrack
-from loopfind_core.session import RetrievalSession, active_scores, query_window_frames
+from loopfind_core.session import (
+    NEGATIVE_WEIGHT,
+    RetrievalSession,
+    active_scores,
+    query_window_frames,
+)
 
 
 def is_planted(candidate, planted) -> bool:
@@ -107,7 +112,8 @@ def test_active_rule_is_rocchio_centroid():
     pos = [torch.tensor([1.0, 4.0]), torch.tensor([3.0, 0.0])]
     neg = [torch.tensor([2.0, 2.0])]
     assert torch.allclose(active_scores(pos, []), torch.tensor([2.0, 2.0]))
-    assert torch.allclose(active_scores(pos, neg), torch.tensor([1.0, 1.0]))
+    expected = torch.tensor([2.0, 2.0]) - NEGATIVE_WEIGHT * neg[0]
+    assert torch.allclose(active_scores(pos, neg), expected)
 
 
 def small_track(seed: int) -> FeatureTrack:
