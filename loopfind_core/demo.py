@@ -24,7 +24,10 @@ def cache_dir() -> Path:
 
 
 def demo_corpus_dir() -> Path:
-    return cache_dir() / f"demo-corpus-seed{DEMO_SEED}-{DEMO_TRACKS}"
+    """The cache folder of the demo corpus, named by everything that determines its content."""
+    from .synth import GENERATOR_VERSION
+
+    return cache_dir() / f"demo-corpus-v{GENERATOR_VERSION}-seed{DEMO_SEED}-{DEMO_TRACKS}"
 
 
 def ensure_demo_corpus(progress: ProgressCallback = no_progress) -> Path:
