@@ -58,11 +58,12 @@ class FeatureTrack:
 
 def mel_power(audio: Audio) -> np.ndarray:
     """The mel power spectrogram, float32, shape (N_MELS, n_frames)."""
-    spectrum = np.abs(
-        librosa.stft(audio.samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window=WINDOW)
-    ) ** 2  # (1 + N_FFT // 2, n_frames)
+    stft = librosa.stft(audio.samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window=WINDOW)
+    power = np.abs(stft)  # (1 + N_FFT // 2, n_frames), float32
+    del stft  # the complex STFT is the largest array here: free it before the next one
+    np.square(power, out=power)
     mel_basis = librosa.filters.mel(sr=audio.sr_hz, n_fft=N_FFT, n_mels=N_MELS)
-    return (mel_basis @ spectrum).astype(np.float32)
+    return (mel_basis @ power).astype(np.float32, copy=False)
 
 
 def log_mel(audio: Audio) -> np.ndarray:
