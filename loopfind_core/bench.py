@@ -90,8 +90,8 @@ def first_proposal(path: Path, kind: str, device: str | None = None):
 
     features = extract_features(load_audio(path), kind)
     session = RetrievalSession(
-        features, QUERY_START_FRACTION * features.duration_s, QUERY_DURATION_S, patience=STEPS + 1, strategy="active",
-        device=device,
+        features, QUERY_START_FRACTION * features.duration_s, QUERY_DURATION_S,
+        patience=STEPS + 1, strategy="active", device=device,
     )
     session.propose()
     return session
