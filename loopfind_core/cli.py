@@ -66,9 +66,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         with progress_bar("generating the demo corpus") as progress:
             data = ensure_demo_corpus(progress)
         print(f"no --data given: evaluating the built-in demo corpus in {data}")
+    options = {} if args.negative_weight is None else {"negative_weight": args.negative_weight}
     config = EvaluationConfig(
         features=args.features, strategies=args.strategy, patience=args.patience,
-        queries=args.queries, device=args.device, jobs=args.jobs,
+        queries=args.queries, device=args.device, jobs=args.jobs, **options,
     )
     with progress_bar("evaluating") as progress:
         report = evaluate_dataset(data, config, progress)
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plot", type=Path, help="write plotly bar charts (HTML) here")
     evaluate.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     evaluate.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per core)")
+    evaluate.add_argument("--negative-weight", type=float, default=None,
+                          help="γ of the active rule, 0–1 (default: session.NEGATIVE_WEIGHT)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     bench = commands.add_parser("bench", help="speed and memory on a generated 7.5-minute track")

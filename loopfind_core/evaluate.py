@@ -29,7 +29,7 @@ from .errors import LoopfindError, SelectionError
 from .features import FEATURE_KINDS, FeatureTrack, extract_features
 from .progress import ProgressCallback, no_progress
 from .search import WindowSearch
-from .session import STRATEGIES, RetrievalSession, query_window_frames
+from .session import NEGATIVE_WEIGHT, STRATEGIES, RetrievalSession, query_window_frames
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class EvaluationConfig:
     queries: str = "first"  # "first": each sound's first occurrence; "all": each in turn
     device: str | None = None  # torch device; None picks CUDA when present
     jobs: int = 0  # worker processes; 0 = one per CPU core
+    negative_weight: float = NEGATIVE_WEIGHT  # γ of the active rule
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def evaluate_sound(
                     searches[key] = WindowSearch(track.values, window_frames, device=config.device)
                 session = RetrievalSession(
                     track, query.start_s, query.duration_s, config.patience, strategy,
-                    search=searches[key],
+                    search=searches[key], negative_weight=config.negative_weight,
                 )
                 hunt = simulate_user(session, sound.occurrences, qi)
                 recalls.append(hunt.found / (n - 1))

@@ -58,11 +58,13 @@ class Answer:
 
 
 def active_scores(
-    positive_profiles: list[torch.Tensor], negative_profiles: list[torch.Tensor]
+    positive_profiles: list[torch.Tensor],
+    negative_profiles: list[torch.Tensor],
+    negative_weight: float = NEGATIVE_WEIGHT,
 ) -> torch.Tensor:
     """The ``active`` GetBestSamples rule: Rocchio relevance feedback in distance form.
 
-    score(t) = mean_{p∈P} D_p(t) − γ · mean_{n∈N} D_n(t),  γ = NEGATIVE_WEIGHT < 1
+    score(t) = mean_{p∈P} D_p(t) − γ · mean_{n∈N} D_n(t),  γ = negative_weight ∈ [0, 1]
 
     For squared Euclidean distances, mean_p D_p(t) is the distance from window t to the
     centroid of the positive windows plus a constant. The centroid of several occurrences, each
@@ -75,7 +77,7 @@ def active_scores(
     """
     score = torch.stack(positive_profiles).mean(dim=0)
     if negative_profiles:
-        score = score - NEGATIVE_WEIGHT * torch.stack(negative_profiles).mean(dim=0)
+        score = score - negative_weight * torch.stack(negative_profiles).mean(dim=0)
     return score
 
 
@@ -91,6 +93,7 @@ class RetrievalSession:
         device: torch device for the search; ``None`` picks CUDA when present.
         search: a prebuilt :class:`WindowSearch` for this track and window length, to share
             the track's FFT between sessions.
+        negative_weight: γ of the ``active`` rule, from 0 (ignore rejections) to 1.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class RetrievalSession:
         *,
         device: str | torch.device | None = None,
         search: WindowSearch | None = None,
+        negative_weight: float = NEGATIVE_WEIGHT,
     ) -> None:
         self.features = track_features
         self.query_frame, self.window_frames = query_window_frames(track_features, t0, d)
@@ -112,8 +116,11 @@ class RetrievalSession:
             )
         if not isinstance(patience, int) or not 1 <= patience <= MAX_PATIENCE:
             raise SelectionError(f"Patience must be a whole number from 1 to {MAX_PATIENCE}.")
+        if not 0.0 <= negative_weight <= 1.0:
+            raise SelectionError(f"negative_weight must be from 0 to 1, not {negative_weight}.")
         self.strategy = strategy
         self.patience = patience
+        self.negative_weight = float(negative_weight)
         if search is None or search.window_frames != self.window_frames:
             search = WindowSearch(track_features.values, self.window_frames, device=device)
         self._search = search
@@ -192,7 +199,8 @@ class RetrievalSession:
         positives = [self.query_frame] + [c.start_frame for c in self.found]
         negatives = [c.start_frame for c in self.rejected]
         return active_scores(
-            [self._profile(f) for f in positives], [self._profile(f) for f in negatives]
+            [self._profile(f) for f in positives], [self._profile(f) for f in negatives],
+            self.negative_weight,
         )
 
     def _best_candidate(self) -> Candidate | None:
