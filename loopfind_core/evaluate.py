@@ -314,7 +314,8 @@ def write_plot(report: EvaluationReport, path: str | Path) -> None:
                 go.Bar(
                     name=f"{features} · {strategy}", x=genres,
                     y=[r.recall if r else None for r in rows],
-                    text=[f"n={r.n_sounds}" if r else "" for r in rows],
+                    customdata=[r.n_sounds if r else 0 for r in rows],
+                    hovertemplate="%{x}: recall %{y:.3f} over %{customdata} sounds",
                     marker_color=palette[m % len(palette)], legendgroup=f"{m}",
                     showlegend=col == 1,
                 ),
