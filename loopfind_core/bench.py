@@ -82,13 +82,13 @@ def librosa_baseline(path: Path) -> None:
     librosa.feature.mfcc(y=y, sr=sr)
 
 
-def first_proposal(path: Path, kind: str, device: str | None = None):
+def first_proposal(path: Path, kind: str, device: str | None = None, checkpoint=None):
     """The user-facing path: file → features → session → first candidate. Returns the session."""
     from .audio import load_audio
     from .features import extract_features
     from .session import RetrievalSession
 
-    features = extract_features(load_audio(path), kind)
+    features = extract_features(load_audio(path), kind, device=device, checkpoint=checkpoint)
     session = RetrievalSession(
         features, QUERY_START_FRACTION * features.duration_s, QUERY_DURATION_S,
         patience=STEPS + 1, strategy="active", device=device,
@@ -129,7 +129,7 @@ def _rss_mb(field: str) -> float:
     return float("nan")
 
 
-def _peak_growth_child(path: str, kind: str | None, device: str | None, queue) -> None:
+def _peak_growth_child(path: str, kind: str | None, device: str | None, checkpoint, queue):
     """In a fresh process: warm up on a short clip, then measure the peak RSS growth."""
     import librosa  # noqa: F401  (imported before the baseline reading)
     import torch
@@ -144,7 +144,7 @@ def _peak_growth_child(path: str, kind: str | None, device: str | None, queue) -
         if kind is None:
             librosa_baseline(clip)
         else:
-            first_proposal(clip, kind, device)
+            first_proposal(clip, kind, device, checkpoint)
     try:  # reset the peak so it counts only what follows (Linux ≥ 4.0)
         with open("/proc/self/clear_refs", "w") as handle:
             handle.write("5")
@@ -154,14 +154,18 @@ def _peak_growth_child(path: str, kind: str | None, device: str | None, queue) -
     if kind is None:
         librosa_baseline(Path(path))
     else:
-        step_milliseconds(first_proposal(Path(path), kind, device))
+        step_milliseconds(first_proposal(Path(path), kind, device, checkpoint))
     queue.put(_rss_mb("VmHWM") - before)
 
 
-def peak_memory_growth_mb(path: Path, kind: str | None, device: str | None) -> float:
+def peak_memory_growth_mb(
+    path: Path, kind: str | None, device: str | None, checkpoint=None
+) -> float:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=_peak_growth_child, args=(str(path), kind, device, queue))
+    child = context.Process(
+        target=_peak_growth_child, args=(str(path), kind, device, checkpoint, queue)
+    )
     child.start()
     growth = queue.get(timeout=600)
     child.join()
@@ -170,21 +174,29 @@ def peak_memory_growth_mb(path: Path, kind: str | None, device: str | None) -> f
 
 def run_bench(
     duration_s: float = 450.0, repeats: int = 3, device: str | None = None,
-    kinds: tuple[str, ...] | None = None,
+    kinds: tuple[str, ...] | None = None, checkpoint: str | Path | None = None,
 ) -> BenchResult:
-    """Measure everything on one freshly generated track (see the module docstring)."""
+    """Measure everything on one freshly generated track (see the module docstring).
+
+    ``learned`` is measured when its checkpoint (default ``checkpoints/default.pt``) exists.
+    """
+    from .encoder import DEFAULT_CHECKPOINT
     from .features import FEATURE_KINDS
     from .search import best_device
 
     kinds = tuple(kinds or FEATURE_KINDS)
+    if "learned" in kinds and not Path(checkpoint or DEFAULT_CHECKPOINT).is_file():
+        kinds = tuple(k for k in kinds if k != "learned")
     with tempfile.TemporaryDirectory() as folder:
         path = write_bench_track(Path(folder), duration_s)
         baseline_s = _median_seconds(lambda: librosa_baseline(path), repeats)
         results = []
         for kind in kinds:
-            seconds = _median_seconds(lambda k=kind: first_proposal(path, k, device), repeats)
-            step_ms = step_milliseconds(first_proposal(path, kind, device))
-            memory = peak_memory_growth_mb(path, kind, device)
+            seconds = _median_seconds(
+                lambda k=kind: first_proposal(path, k, device, checkpoint), repeats
+            )
+            step_ms = step_milliseconds(first_proposal(path, kind, device, checkpoint))
+            memory = peak_memory_growth_mb(path, kind, device, checkpoint)
             results.append(KindBench(kind, seconds, seconds / baseline_s, step_ms, memory))
         baseline_memory = peak_memory_growth_mb(path, None, device)
     return BenchResult(

@@ -3,6 +3,7 @@
 Commands:
     synth     write a generated benchmark corpus (audio + annotations.csv)
     evaluate  the paper's protocol with a simulated user, on any dataset folder
+    train     train the learned encoder without labels (runs under torchrun too)
     bench     speed and memory of the core on a generated 7.5-minute track
 """
 
@@ -23,11 +24,11 @@ log = logging.getLogger("loopfind_core")
 
 
 @contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[ProgressCallback]:
+def progress_bar(description: str, unit: str = "file") -> Iterator[ProgressCallback]:
     """A tqdm bar on stderr, driven through the library's progress callback."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=description, file=sys.stderr, unit="file", dynamic_ncols=True)
+    bar = tqdm(desc=description, file=sys.stderr, unit=unit, dynamic_ncols=True)
 
     def update(done: int, total: int, message: str) -> None:
         bar.total = total
@@ -67,6 +68,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             data = ensure_demo_corpus(progress)
         print(f"no --data given: evaluating the built-in demo corpus in {data}")
     options = {} if args.negative_weight is None else {"negative_weight": args.negative_weight}
+    if args.checkpoint is not None:
+        options["checkpoint"] = str(args.checkpoint)
     config = EvaluationConfig(
         features=args.features, strategies=args.strategy, patience=args.patience,
         queries=args.queries, device=args.device, jobs=args.jobs, **options,
@@ -86,10 +89,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, train, with_overrides
+
+    overrides = {
+        "iters": args.iters, "batch": args.batch, "seed": args.seed, "losses": args.losses,
+        "augmentations": () if args.aug == ("none",) else args.aug,
+        "excerpt_frames": args.excerpt_frames, "ae_input": args.ae_input,
+        "dilation_growth": args.dilation_growth, "learning_rate": args.lr,
+    }
+    config = with_overrides(TrainConfig(), **{k: v for k, v in overrides.items() if v is not None})
+    with progress_bar("training", unit="step") as progress:
+        result = train(args.data, args.out, config, device=args.device, resume=args.resume,
+                       progress=progress, description=args.description or "")
+    print(f"wrote {result.checkpoint} after {result.iterations} iterations in "
+          f"{result.seconds:.0f} s; final losses {result.final_losses}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import format_bench, run_bench
 
-    result = run_bench(duration_s=args.duration, repeats=args.repeats, device=args.device)
+    result = run_bench(duration_s=args.duration, repeats=args.repeats, device=args.device,
+                       checkpoint=args.checkpoint)
     print(format_bench(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_json(), indent=2))
@@ -119,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dataset folder with annotations.csv (default: the built-in demo corpus)",
     )
     evaluate.add_argument("--features", type=_comma_list, default=("mfcc",),
-                          help="comma-separated feature kinds, e.g. mfcc,mel")
+                          help="comma-separated feature kinds: mfcc, mel, mel-std, learned")
     evaluate.add_argument("--strategy", type=_comma_list, default=("naive", "active"),
                           help="comma-separated strategies: naive,active")
     evaluate.add_argument("--patience", type=int, default=5, help="rejections allowed (default 5)")
@@ -129,9 +151,35 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plot", type=Path, help="write plotly bar charts (HTML) here")
     evaluate.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     evaluate.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per core)")
+    evaluate.add_argument("--checkpoint", type=Path, default=None,
+                          help="encoder for --features learned (default checkpoints/default.pt)")
     evaluate.add_argument("--negative-weight", type=float, default=None,
                           help="γ of the active rule, 0–1 (default: session.NEGATIVE_WEIGHT)")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    train = commands.add_parser(
+        "train", help="train the encoder without labels (BYOL + autoencoder) on audio folders"
+    )
+    train.add_argument("--data", type=Path, nargs="+", required=True,
+                       help="folders of audio files (annotations are not needed)")
+    train.add_argument("--out", type=Path, required=True, help="checkpoint to write (.pt)")
+    train.add_argument("--iters", type=int, help="optimiser steps (default 1000)")
+    train.add_argument("--batch", type=int, help="excerpts per step over all ranks (default 256)")
+    train.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    train.add_argument("--seed", type=int, help="random seed (default 0)")
+    train.add_argument("--losses", type=_comma_list, help="byol,ae (default both)")
+    train.add_argument("--aug", type=_comma_list,
+                       help="augmentations: noise,drop,shift,hpss (paper, default), mix,gain,eq; "
+                            "or none")
+    train.add_argument("--excerpt-frames", type=int, help="frames per excerpt (default 64)")
+    train.add_argument("--ae-input", choices=("clean", "view"),
+                       help="autoencoder input: the clean excerpt (paper) or an augmented view")
+    train.add_argument("--dilation-growth", type=int,
+                       help="1 (paper) or 2: dilations 1,2,4,8,16 for longer context")
+    train.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    train.add_argument("--description", help="training data description for the checkpoint")
+    train.set_defaults(run=cmd_train)
 
     bench = commands.add_parser("bench", help="speed and memory on a generated 7.5-minute track")
     bench.add_argument("--json", type=Path, help="write the results as JSON here")
@@ -139,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="track length in seconds (default 450 = 7.5 minutes)")
     bench.add_argument("--repeats", type=int, default=3, help="timed repeats (median reported)")
     bench.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    bench.add_argument("--checkpoint", type=Path, default=None,
+                       help="encoder for the learned kind (default checkpoints/default.pt)")
     bench.set_defaults(run=cmd_bench)
     return parser
 

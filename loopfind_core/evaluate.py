@@ -49,6 +49,7 @@ class EvaluationConfig:
     device: str | None = None  # torch device; None picks CUDA when present
     jobs: int = 0  # worker processes; 0 = one per CPU core
     negative_weight: float = NEGATIVE_WEIGHT  # γ of the active rule
+    checkpoint: str | None = None  # encoder of the "learned" kind; None: the shipped default
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,12 @@ def evaluate_file(
     """Evaluate every sound of one audio file. Returns results and skip reasons."""
     try:
         audio = load_audio(path)
-        tracks = {kind: extract_features(audio, kind) for kind in config.features}
+        tracks = {
+            kind: extract_features(
+                audio, kind, checkpoint=config.checkpoint, device=config.device
+            )
+            for kind in config.features
+        }
     except LoopfindError as error:
         return [], [f"{path.name}: {error}"]
     results, skipped = [], []

@@ -3,8 +3,10 @@
 Parameters follow the paper: 22050 Hz, frames of 1024 samples every 512 (≈ 46 ms windows,
 ≈ 23 ms hop, 43.07 frames per second), a Hamming window, 128 mel bins, 20 MFCCs, from librosa.
 
-A registry names the kinds: ``mfcc`` and ``mel`` (log-mel in dB). The learned encoder joins as
-``learned``. Every kind is a function ``(audio, **options) -> FeatureTrack``.
+A registry names the kinds: ``mfcc``, ``mel`` (log-mel in dB), ``mel-std`` (log-mel
+standardised per bin over the track) and ``learned`` (the encoder of :mod:`.encoder`). Every
+kind is a function ``(audio, **options) -> FeatureTrack``; :data:`OPTIONS_OF_KIND` names the
+options a kind takes.
 """
 
 from __future__ import annotations
@@ -82,17 +84,45 @@ def mfcc_features(audio: Audio) -> FeatureTrack:
     return FeatureTrack("mfcc", np.ascontiguousarray(mfcc.T, dtype=np.float32), FRAME_RATE_HZ)
 
 
+def standardized_mel_features(audio: Audio) -> FeatureTrack:
+    """Log-mel with every bin standardised over the track (z-scores): the learned encoder's
+    input with no network on it, the control that tells what the network adds."""
+    mel = log_mel(audio)  # (N_MELS, n_frames)
+    mean = mel.mean(axis=1, keepdims=True)
+    std = mel.std(axis=1, keepdims=True) + 1e-3  # a constant bin (silence floor) stays finite
+    values = ((mel - mean) / std).T  # (n_frames, N_MELS)
+    return FeatureTrack("mel-std", np.ascontiguousarray(values, dtype=np.float32), FRAME_RATE_HZ)
+
+
+def learned_features(audio: Audio, **options) -> FeatureTrack:
+    """The trained encoder's embeddings; options: ``checkpoint`` (path), ``device``."""
+    from .encoder import learned_features as embed  # torch model code loads on first use
+
+    return embed(audio, **options)
+
+
 FeatureExtractor = Callable[..., FeatureTrack]
 
 FEATURE_KINDS: MappingProxyType[str, FeatureExtractor] = MappingProxyType(
-    {"mfcc": mfcc_features, "mel": mel_features}
+    {
+        "mfcc": mfcc_features,
+        "mel": mel_features,
+        "mel-std": standardized_mel_features,
+        "learned": learned_features,
+    }
 )
+OPTIONS_OF_KIND = MappingProxyType({"learned": ("checkpoint", "device")})
 
 
 def extract_features(audio: Audio, kind: str, **options) -> FeatureTrack:
-    """Compute the feature track of ``kind`` (a name in :data:`FEATURE_KINDS`)."""
+    """Compute the feature track of ``kind`` (a name in :data:`FEATURE_KINDS`).
+
+    Options a kind does not take (see :data:`OPTIONS_OF_KIND`) are ignored, so one set of
+    options can serve every kind.
+    """
     if kind not in FEATURE_KINDS:
         raise SelectionError(
             f"Unknown feature kind {kind!r}; choose one of {', '.join(FEATURE_KINDS)}."
         )
-    return FEATURE_KINDS[kind](audio, **options)
+    accepted = OPTIONS_OF_KIND.get(kind, ())
+    return FEATURE_KINDS[kind](audio, **{k: v for k, v in options.items() if k in accepted})

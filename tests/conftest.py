@@ -61,3 +61,17 @@ def planted_wav(tmp_path: Path, planted) -> Path:
     path = tmp_path / "planted.wav"
     sf.write(path, planted.samples, SR_HZ, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Tests never write to the user's cache (~/.cache/loopfind)."""
+    import os
+
+    previous = os.environ.get("LOOPFIND_CACHE")
+    os.environ["LOOPFIND_CACHE"] = str(tmp_path_factory.mktemp("loopfind-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("LOOPFIND_CACHE", None)
+    else:
+        os.environ["LOOPFIND_CACHE"] = previous
