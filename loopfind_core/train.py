@@ -32,6 +32,7 @@ import os
 import platform
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -160,19 +161,34 @@ def load_track_mel(path: Path, with_harmonic: bool) -> TrackMel:
     return TrackMel(path.name, mel_db, harmonic_db)
 
 
+def _load_or_skip(path: Path, with_harmonic: bool) -> TrackMel | None:
+    try:
+        return load_track_mel(path, with_harmonic)
+    except LoopfindError as error:
+        log.warning("skipping %s: %s", path.name, error)
+        return None
+
+
 def load_training_audio(
-    files: Sequence[Path], config: TrainConfig, progress: ProgressCallback = no_progress
+    files: Sequence[Path], config: TrainConfig, progress: ProgressCallback = no_progress,
+    jobs: int = 1,
 ) -> list[TrackMel]:
+    """Log-mel (and HPSS) of every file, in ``jobs`` processes; unreadable files are skipped."""
+    with_harmonic = "hpss" in config.augmentations
     tracks = []
-    for i, path in enumerate(files):
-        try:
-            track = load_track_mel(path, "hpss" in config.augmentations)
-        except LoopfindError as error:
-            log.warning("skipping %s: %s", path.name, error)
-            continue
-        if track.mel_db.shape[1] >= config.excerpt_frames:
-            tracks.append(track)
-        progress(i + 1, len(files), f"features of {path.name}")
+    executor = ProcessPoolExecutor(jobs) if jobs > 1 and len(files) > 1 else None
+    try:
+        loaded = (
+            executor.map(_load_or_skip, files, [with_harmonic] * len(files)) if executor
+            else (_load_or_skip(path, with_harmonic) for path in files)
+        )
+        for i, (path, track) in enumerate(zip(files, loaded)):
+            if track is not None and track.mel_db.shape[1] >= config.excerpt_frames:
+                tracks.append(track)
+            progress(i + 1, len(files), f"features of {path.name}")
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
     if not tracks:
         raise SelectionError(
             f"No training file is longer than an excerpt ({config.excerpt_frames} frames)."
@@ -374,7 +390,10 @@ def train(
     if config.batch % ddp.world_size:
         raise SelectionError(f"batch {config.batch} must divide among {ddp.world_size} ranks.")
     files = audio_files(data)
-    tracks = load_training_audio(files, config, progress if ddp.rank == 0 else no_progress)
+    tracks = load_training_audio(
+        files, config, progress if ddp.rank == 0 else no_progress,
+        jobs=(os.cpu_count() or 1) if ddp.world_size == 1 else 1,
+    )
     mean_np, std_np = input_normalization(tracks)
     mean = torch.from_numpy(mean_np)[None, :, None]  # (1, N_MELS, 1)
     std = torch.from_numpy(std_np)[None, :, None]
