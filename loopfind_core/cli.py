@@ -97,6 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "augmentations": () if args.aug == ("none",) else args.aug,
         "excerpt_frames": args.excerpt_frames, "ae_input": args.ae_input,
         "dilation_growth": args.dilation_growth, "learning_rate": args.lr,
+        "residual": args.residual or None,
     }
     config = with_overrides(TrainConfig(), **{k: v for k, v in overrides.items() if v is not None})
     with progress_bar("training", unit="step") as progress:
@@ -177,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dilation-growth", type=int,
                        help="1 (paper) or 2: dilations 1,2,4,8,16 for longer context")
     train.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    train.add_argument("--residual", action="store_true",
+                       help="E(x) = x + f(x): starts as the identity on standardised log-mel")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run")
     train.add_argument("--description", help="training data description for the checkpoint")
     train.set_defaults(run=cmd_train)

@@ -29,7 +29,16 @@ from torch import nn
 
 from .audio import SAMPLE_RATE_HZ, Audio
 from .errors import CheckpointError
-from .features import FRAME_RATE_HZ, HOP_LENGTH, N_FFT, N_MELS, WINDOW, FeatureTrack, log_mel
+from .features import (
+    FRAME_RATE_HZ,
+    HOP_LENGTH,
+    N_FFT,
+    N_MELS,
+    WINDOW,
+    FeatureTrack,
+    log_mel,
+    standardize_over_track,
+)
 from .search import best_device
 
 CHECKPOINT_FORMAT = "loopfind-encoder"
@@ -53,6 +62,8 @@ class EncoderConfig:
     kernel_size: int = 3  # frames per convolution (paper: 3)
     dilation_growth: int = 1  # layer i uses dilation growth**i; 1 = the paper, 2 = longer context
     head_layers: int = 2  # convolutions in decoder, projector and predictor (paper: 2)
+    residual: bool = False  # E(x) = x + f(x), f's last layer starting at zero (beyond the paper):
+    #                         an untrained encoder is then the identity on standardised log-mel
 
     @property
     def receptive_field_frames(self) -> int:
@@ -86,14 +97,20 @@ class Encoder(nn.Module):
 
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
+        if config.residual and config.channels != config.n_mels:
+            raise CheckpointError("A residual encoder needs as many channels as mel bins.")
         self.config = config
         self.net = conv_stack(
             config.n_mels, config.channels, config.channels, config.layers, config.kernel_size,
             config.dilation_growth,
         )
+        if config.residual:
+            nn.init.zeros_(self.net[-1].weight)
+            nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.net(mel)
+        out = self.net(mel)
+        return mel + out if self.config.residual else out
 
 
 def head(config: EncoderConfig, out_channels: int) -> nn.Sequential:
@@ -185,8 +202,9 @@ def _config_from(payload: dict, name: str) -> EncoderConfig:
     known = {f.name for f in fields(EncoderConfig)}
     if not isinstance(raw, dict) or set(raw) - known:
         raise CheckpointError(f"{name!r} has an unknown architecture description: {raw!r}.")
+    types = {f.name: (bool if f.type in ("bool", bool) else int) for f in fields(EncoderConfig)}
     try:
-        config = EncoderConfig(**{k: int(v) for k, v in raw.items()})
+        config = EncoderConfig(**{k: types[k](v) for k, v in raw.items()})
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{name!r} has an invalid architecture: {raw!r}.") from error
     if config.n_mels != N_MELS:
@@ -244,9 +262,12 @@ def _load_encoder_cached(key: tuple[str, int, int], device: str) -> LoadedEncode
 def learned_features(
     audio: Audio, checkpoint: str | Path | None = None, device: str | torch.device | None = None
 ) -> FeatureTrack:
-    """Encoder embeddings: (n_frames, channels), one per log-mel frame."""
+    """Encoder embeddings, (n_frames, channels): one per log-mel frame, each dimension
+    standardised over the track (the last layer is linear, so its scale per dimension is
+    arbitrary; this is the same treatment ``mel-std`` gets)."""
     loaded = load_encoder(checkpoint, device)
-    return FeatureTrack("learned", loaded.embed(log_mel(audio)), FRAME_RATE_HZ)
+    embeddings = standardize_over_track(loaded.embed(log_mel(audio)))
+    return FeatureTrack("learned", embeddings, FRAME_RATE_HZ)
 
 
 def weights_digest(module: nn.Module) -> str:

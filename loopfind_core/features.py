@@ -84,14 +84,21 @@ def mfcc_features(audio: Audio) -> FeatureTrack:
     return FeatureTrack("mfcc", np.ascontiguousarray(mfcc.T, dtype=np.float32), FRAME_RATE_HZ)
 
 
+def standardize_over_track(values: np.ndarray) -> np.ndarray:
+    """(n_frames, n_dims) → z-scores per dimension over the track, float32.
+
+    Every dimension then weighs the same in a Euclidean distance, whatever its unit or scale.
+    """
+    mean = values.mean(axis=0, keepdims=True)
+    std = values.std(axis=0, keepdims=True) + 1e-3  # a constant dimension stays finite
+    return np.ascontiguousarray((values - mean) / std, dtype=np.float32)
+
+
 def standardized_mel_features(audio: Audio) -> FeatureTrack:
     """Log-mel with every bin standardised over the track (z-scores): the learned encoder's
     input with no network on it, the control that tells what the network adds."""
-    mel = log_mel(audio)  # (N_MELS, n_frames)
-    mean = mel.mean(axis=1, keepdims=True)
-    std = mel.std(axis=1, keepdims=True) + 1e-3  # a constant bin (silence floor) stays finite
-    values = ((mel - mean) / std).T  # (n_frames, N_MELS)
-    return FeatureTrack("mel-std", np.ascontiguousarray(values, dtype=np.float32), FRAME_RATE_HZ)
+    values = standardize_over_track(log_mel(audio).T)  # (n_frames, N_MELS)
+    return FeatureTrack("mel-std", values, FRAME_RATE_HZ)
 
 
 def learned_features(audio: Audio, **options) -> FeatureTrack:

@@ -194,6 +194,16 @@ def test_broken_checkpoints_say_what_is_wrong(tmp_path, tiny_checkpoint, case):
         load_encoder(path)
 
 
+def test_untrained_residual_encoder_is_the_identity(tmp_path, planted):
+    encoder = Encoder(EncoderConfig(residual=True))
+    save_checkpoint(tmp_path / "id.pt", encoder, np.full(128, -40.0), np.full(128, 10.0), {})
+    assert load_encoder(tmp_path / "id.pt", "cpu").encoder.config.residual is True
+    audio = audio_from_samples(planted.samples, SR_HZ)
+    learned = extract_features(audio, "learned", checkpoint=tmp_path / "id.pt", device="cpu")
+    control = extract_features(audio, "mel-std")
+    np.testing.assert_allclose(learned.values, control.values, rtol=5e-3, atol=5e-3)
+
+
 def test_save_then_load_round_trips_weights(tmp_path):
     encoder = Encoder(EncoderConfig(dilation_growth=2))
     save_checkpoint(tmp_path / "r.pt", encoder, np.zeros(128), np.ones(128), {"note": "x"})
