@@ -202,7 +202,7 @@ def test_untrained_residual_encoder_is_the_identity(tmp_path, planted):
     learned = extract_features(audio, "learned", checkpoint=tmp_path / "id.pt", device="cpu")
     control = extract_features(audio, "mel-std")
     difference = np.abs(learned.values - control.values)  # only the 1e-3 std floor differs
-    assert difference.mean() < 1e-3 and difference.max() < 0.1
+    assert difference.mean() < 0.01 and difference.max() < 0.1
 
 
 def test_save_then_load_round_trips_weights(tmp_path):
