@@ -109,8 +109,10 @@ def simulate_user(
     answers = 0
     while (candidate := session.propose()) is not None:
         overlaps = {
-            i: overlap_s(candidate.start_s, candidate.end_s, o.start_s, o.end_s)
-            for i, o in ((i, occurrences[i]) for i in unfound)
+            i: overlap_s(
+                candidate.start_s, candidate.end_s, occurrences[i].start_s, occurrences[i].end_s
+            )
+            for i in unfound
         }
         match = max(overlaps, key=lambda i: (overlaps[i], -i), default=None)
         is_match = match is not None and overlaps[match] >= needed_s
