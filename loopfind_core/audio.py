@@ -276,3 +276,19 @@ def audio_from_samples(samples: np.ndarray, sr_hz: int, name: str = "") -> Audio
         content_hash=hashlib.sha256(mono.tobytes()).hexdigest(),
         name=name,
     )
+
+
+MAX_CLIP_S = 60.0  # longest excerpt served for listening
+
+
+def clip_wav_bytes(audio: Audio, start_s: float, end_s: float, pad_s: float = 0.0) -> bytes:
+    """A 16-bit WAV of ``[start_s − pad_s, end_s + pad_s)`` (clipped to the track and to
+    :data:`MAX_CLIP_S`) at the analysis rate, for listening in a browser."""
+    start = max(0, int((start_s - pad_s) * audio.sr_hz))
+    stop = min(len(audio.samples), int((end_s + pad_s) * audio.sr_hz))
+    stop = min(stop, start + int(MAX_CLIP_S * audio.sr_hz))
+    if stop <= start:
+        raise AudioError("The excerpt to play is empty: it lies outside the track.")
+    out = io.BytesIO()
+    sf.write(out, audio.samples[start:stop], audio.sr_hz, format="WAV", subtype="PCM_16")
+    return out.getvalue()

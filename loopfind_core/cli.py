@@ -97,7 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "augmentations": () if args.aug == ("none",) else args.aug,
         "excerpt_frames": args.excerpt_frames, "ae_input": args.ae_input,
         "dilation_growth": args.dilation_growth, "learning_rate": args.lr,
-        "residual": args.residual or None,
+        "residual": args.residual or None, "repeat_share": args.repeat_share,
     }
     config = with_overrides(TrainConfig(), **{k: v for k, v in overrides.items() if v is not None})
     with progress_bar("training", unit="step") as progress:
@@ -170,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="random seed (default 0)")
     train.add_argument("--losses", type=_comma_list, help="byol,ae (default both)")
     train.add_argument("--aug", type=_comma_list,
-                       help="augmentations: noise,drop,shift,hpss (paper, default), mix,gain,eq; "
-                            "or none")
+                       help="augmentations: noise,drop,shift,hpss (paper, default), mix,gain,eq,"
+                            "repeat; or none")
     train.add_argument("--excerpt-frames", type=int, help="frames per excerpt (default 64)")
     train.add_argument("--ae-input", choices=("clean", "view"),
                        help="autoencoder input: the clean excerpt (paper) or an augmented view")
@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
     train.add_argument("--residual", action="store_true",
                        help="E(x) = x + f(x): starts as the identity on standardised log-mel")
+    train.add_argument("--repeat-share", type=float,
+                       help="with --aug repeat: share of a batch paired with a repetition "
+                            "mined from its own track (default 0.5)")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run")
     train.add_argument("--description", help="training data description for the checkpoint")
     train.set_defaults(run=cmd_train)

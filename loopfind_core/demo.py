@@ -43,3 +43,41 @@ def ensure_demo_corpus(progress: ProgressCallback = no_progress) -> Path:
     generate_corpus(partial, DEMO_TRACKS, DEMO_SEED, progress=progress)
     partial.rename(folder)
     return folder
+
+
+DEMO_TRACK_INDEX = 0  # the demo corpus's first track (House): the app's built-in demo
+
+
+def demo_track_dir() -> Path:
+    """The cache folder of the app's demo track (one track of the demo corpus + its truth)."""
+    from .synth import GENERATOR_VERSION
+
+    return cache_dir() / f"demo-track-v{GENERATOR_VERSION}-seed{DEMO_SEED}-{DEMO_TRACK_INDEX}"
+
+
+def ensure_demo_track() -> Path:
+    """The demo track's folder (one FLAC + ``annotations.csv``), composed first if missing.
+
+    It holds exactly track ``DEMO_TRACK_INDEX`` of the demo corpus, composed alone (a few
+    seconds) so the app opens fast on a fresh machine.
+    """
+    import soundfile as sf
+
+    from .dataset import write_annotations
+    from .synth import corpus_track, track_file_name
+
+    folder = demo_track_dir()
+    if (folder / ANNOTATIONS_FILE).is_file():
+        return folder
+    track = corpus_track(DEMO_SEED, DEMO_TRACK_INDEX)
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    name = track_file_name(DEMO_TRACK_INDEX, track.genre)
+    sf.write(partial / name, track.samples, track.sr_hz, format="FLAC", subtype="PCM_16")
+    write_annotations(partial / ANNOTATIONS_FILE, track.annotations)
+    try:
+        partial.rename(folder)
+    except OSError:  # another process finished first: its copy is identical
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder

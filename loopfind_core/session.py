@@ -128,6 +128,7 @@ class RetrievalSession:
         self._history: list[Answer] = []
         self._pending: Candidate | None = None
         self._finished = False
+        self._median_query_distance: float | None = None
         self.query = self._candidate(self.query_frame, 0.0)
 
     # ----- state, all derived from the answers -----
@@ -185,6 +186,18 @@ class RetrievalSession:
         """End the session early ("Done"): the found list is final until undo()."""
         self._finished = True
         self._pending = None
+
+    def confidence(self, candidate: Candidate) -> float:
+        """How close ``candidate`` is to the query, 0…1: 1 − D_query(t) / median_t D_query(t),
+        clipped. 1 is identical to the query; 0 is no closer than a typical window of the
+        track."""
+        profile = self._profile(self.query_frame)
+        if self._median_query_distance is None:
+            self._median_query_distance = float(profile.median())
+        typical = self._median_query_distance
+        if typical <= 0.0:
+            return 1.0
+        return float(min(1.0, max(0.0, 1.0 - float(profile[candidate.start_frame]) / typical)))
 
     # ----- GetBestSamples -----
     def _profile(self, start_frame: int) -> torch.Tensor:

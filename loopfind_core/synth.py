@@ -1876,6 +1876,17 @@ def track_file_name(index: int, genre: str) -> str:
     return f"track_{index:03d}_{slug}.flac"
 
 
+def corpus_track(seed: int, index: int, config: SynthConfig = SynthConfig()) -> SynthTrack:
+    """Track ``index`` of the corpus of ``seed``, exactly as :func:`generate_corpus` writes it,
+    without composing the others (genres round-robin; its seed the ``index``-th child of
+    ``SeedSequence(seed)``)."""
+    genres = list(GENRES)
+    genre = genres[index % len(genres)]
+    child = np.random.SeedSequence(int(seed)).spawn(int(index) + 1)[index]
+    return compose_track(int(child.generate_state(1)[0]), genre, track_file_name(index, genre),
+                         config)
+
+
 def generate_corpus(out_dir: str | Path, n_tracks: int, seed: int,
                     config: SynthConfig = SynthConfig(),
                     progress: ProgressCallback = no_progress) -> list[Path]:
@@ -1904,14 +1915,12 @@ def generate_corpus(out_dir: str | Path, n_tracks: int, seed: int,
     except OSError as error:
         message = f"Output folder {str(out)!r} could not be created ({error})."
         raise DatasetError(message) from error
-    genres = list(GENRES)
-    children = np.random.SeedSequence(int(seed)).spawn(int(n_tracks))
     paths: list[Path] = []
     annotations: list[Annotation] = []
-    for index, child in enumerate(children):
-        genre = genres[index % len(genres)]
+    for index in range(int(n_tracks)):
+        track = corpus_track(int(seed), index, config)
+        genre = track.genre
         name = track_file_name(index, genre)
-        track = compose_track(int(child.generate_state(1)[0]), genre, name, config)
         path = out / name
         try:
             sf.write(path, track.samples, track.sr_hz, format="FLAC", subtype="PCM_16")

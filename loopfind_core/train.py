@@ -14,8 +14,11 @@ Augmentations (each switchable, each a small function with a docstring):
   bins zeroed), ``shift`` (transposition by up to ``max_shift_bins`` bins) and ``hpss`` (one view
   is the harmonic part, from librosa's HPSS, precomputed once per file);
 - beyond the paper: ``mix`` (another excerpt mixed in, in the power domain, at a random gain:
-  the same sound under another backing), ``gain`` (a level change) and ``eq`` (a smooth random
-  tilt across the mel bins: a filter change).
+  the same sound under another backing), ``gain`` (a level change), ``eq`` (a smooth random
+  tilt across the mel bins: a filter change) and ``repeat`` (for a share of the batch, view 2 is
+  taken from *another place in the same track* where the excerpt repeats, found by a nearest
+  window search over standardised log-mel before training: the same loop or sample as the
+  track itself varies it, under whatever backing it has there — no labels needed).
 
 With ``ae_input="view"`` the autoencoder reconstructs the clean excerpt from an augmented view
 (a denoising autoencoder); the paper's ``"clean"`` reconstructs the excerpt from itself.
@@ -55,7 +58,7 @@ log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus")
 LOSSES = ("byol", "ae")
-AUGMENTATIONS = ("noise", "drop", "shift", "hpss", "mix", "gain", "eq")
+AUGMENTATIONS = ("noise", "drop", "shift", "hpss", "mix", "gain", "eq", "repeat")
 PAPER_AUGMENTATIONS = ("noise", "drop", "shift", "hpss")
 AE_INPUTS = ("clean", "view")
 MIN_STD_DB = 1e-3  # floor of a bin's standard deviation (a constant bin stays finite)
@@ -81,6 +84,8 @@ class TrainConfig:
     mix_gain_db: tuple[float, float] = (-12.0, 0.0)  # level of the mixed-in excerpt vs x
     gain_db: float = 6.0  # ± level change of the gain augmentation
     eq_tilt_db: float = 6.0  # ± tilt of the eq augmentation, from the lowest to the highest bin
+    repeat_share: float = 0.5  # share of each batch whose view 2 is a mined repetition
+    repeat_max_distance: float = 0.5  # a repetition's distance / the track's median distance
     seed: int = 0
     save_every: int = 100  # iterations between resumable saves
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -99,6 +104,8 @@ class TrainConfig:
             raise SelectionError("iters must be ≥ 0, batch ≥ 1 and excerpt_frames ≥ 8.")
         if not 0.0 <= self.ema < 1.0:
             raise SelectionError("ema (α) must be in [0, 1).")
+        if not 0.0 <= self.repeat_share <= 1.0:
+            raise SelectionError("repeat_share must be in [0, 1].")
 
 
 # ----- training audio ---------------------------------------------------------------------
@@ -106,11 +113,13 @@ class TrainConfig:
 
 @dataclass(frozen=True, eq=False)
 class TrackMel:
-    """One training file as log-mel (dB), and its harmonic part when HPSS is used."""
+    """One training file as log-mel (dB), its harmonic part when HPSS is used, and the
+    repetitions it contains when ``repeat`` is used."""
 
     name: str
     mel_db: np.ndarray  # (N_MELS, frames) float32
     harmonic_db: np.ndarray | None  # (N_MELS, frames) float32, or None
+    repeat_pairs: np.ndarray | None = None  # (pairs, 2) int: excerpt start, repetition start
 
 
 def audio_files(folders: Sequence[str | Path]) -> list[Path]:
@@ -161,9 +170,48 @@ def load_track_mel(path: Path, with_harmonic: bool) -> TrackMel:
     return TrackMel(path.name, mel_db, harmonic_db)
 
 
-def _load_or_skip(path: Path, with_harmonic: bool) -> TrackMel | None:
+def repetition_pairs(
+    mel_db: np.ndarray, frames: int, max_relative_distance: float, partners: int = 4
+) -> np.ndarray:
+    """Places where the track repeats itself: (pairs, 2) int array of excerpt starts (frames).
+
+    Excerpts of ``frames`` frames are taken every ``frames`` frames; each is paired with up to
+    ``partners`` windows elsewhere in the track, the nearest over per-track standardised log-mel
+    that overlap neither it nor each other, if their mean squared distance is at most
+    ``max_relative_distance`` times the median over all windows: clear repetitions, not merely
+    the least bad matches. Several partners reach past the next bar (usually the same mix) to
+    the sound's other occurrences under other backings.
+    """
+    from .features import standardize_over_track
+    from .search import WindowSearch
+
+    values = standardize_over_track(mel_db.T)
+    if values.shape[0] < 3 * frames:
+        return np.zeros((0, 2), dtype=np.int64)
+    search = WindowSearch(values, frames, device="cpu")
+    pairs = []
+    for start in range(0, search.n_starts, frames):
+        profile = search.distance_profile(start)
+        limit = max_relative_distance * float(profile.median())
+        blocked = start
+        for _ in range(partners):
+            profile[max(0, blocked - frames + 1) : blocked + frames] = float("inf")
+            partner = int(torch.argmin(profile))
+            if not float(profile[partner]) <= limit:
+                break
+            pairs.append((start, partner))
+            blocked = partner
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _load_or_skip(path: Path, with_harmonic: bool, repeat_frames: int = 0,
+                  repeat_max_distance: float = 0.5) -> TrackMel | None:
     try:
-        return load_track_mel(path, with_harmonic)
+        track = load_track_mel(path, with_harmonic)
+        if repeat_frames:
+            pairs = repetition_pairs(track.mel_db, repeat_frames, repeat_max_distance)
+            track = replace(track, repeat_pairs=pairs)
+        return track
     except LoopfindError as error:
         log.warning("skipping %s: %s", path.name, error)
         return None
@@ -175,12 +223,14 @@ def load_training_audio(
 ) -> list[TrackMel]:
     """Log-mel (and HPSS) of every file, in ``jobs`` processes; unreadable files are skipped."""
     with_harmonic = "hpss" in config.augmentations
+    repeat_frames = config.excerpt_frames if "repeat" in config.augmentations else 0
+    arguments = (with_harmonic, repeat_frames, config.repeat_max_distance)
     tracks = []
     executor = ProcessPoolExecutor(jobs) if jobs > 1 and len(files) > 1 else None
     try:
         loaded = (
-            executor.map(_load_or_skip, files, [with_harmonic] * len(files)) if executor
-            else (_load_or_skip(path, with_harmonic) for path in files)
+            executor.map(_load_or_skip, files, *([a] * len(files) for a in arguments))
+            if executor else (_load_or_skip(path, *arguments) for path in files)
         )
         for i, (path, track) in enumerate(zip(files, loaded)):
             if track is not None and track.mel_db.shape[1] >= config.excerpt_frames:
@@ -210,31 +260,49 @@ class Batch:
     clean: torch.Tensor  # (batch, N_MELS, frames) dB
     harmonic: torch.Tensor | None  # (batch, N_MELS, frames) dB, same excerpts
     other: torch.Tensor | None  # (batch, N_MELS, frames) dB, unrelated excerpts for "mix"
+    repetition: torch.Tensor | None = None  # (batch, N_MELS, frames) dB: where each excerpt
+    #                                         repeats in its track (the excerpt itself if not)
 
 
 def sample_batch(
     tracks: Sequence[TrackMel], size: int, frames: int, rng: np.random.Generator,
-    with_other: bool,
+    with_other: bool, repeat_share: float = 0.0,
 ) -> Batch:
-    """Random excerpts, files weighted by length."""
+    """Random excerpts, files weighted by length; with ``repeat_share`` > 0, that share of the
+    batch is drawn from the tracks' mined repetitions, each with its repetition."""
     lengths = np.array([t.mel_db.shape[1] - frames + 1 for t in tracks], dtype=np.float64)
+    n_pairs = np.array(
+        [0 if t.repeat_pairs is None else len(t.repeat_pairs) for t in tracks], dtype=np.float64
+    )
+    n_repeated = int(round(size * repeat_share)) if n_pairs.sum() else 0
 
-    def excerpts(use_harmonic: bool = False):
-        picks = rng.choice(len(tracks), size=size, p=lengths / lengths.sum())
-        starts = [int(rng.integers(0, lengths[i])) for i in picks]
-        clean = np.stack([tracks[i].mel_db[:, s : s + frames] for i, s in zip(picks, starts)])
-        harmonic = None
-        if use_harmonic:
-            harmonic = np.stack(
-                [tracks[i].harmonic_db[:, s : s + frames] for i, s in zip(picks, starts)]
-            )
-        return clean, harmonic
+    def excerpts(count: int) -> list[tuple[int, int]]:
+        picks = rng.choice(len(tracks), size=count, p=lengths / lengths.sum())
+        return [(i, int(rng.integers(0, lengths[i]))) for i in picks]
 
+    def repetitions(count: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        picks = rng.choice(len(tracks), size=count, p=n_pairs / n_pairs.sum())
+        rows = [tracks[i].repeat_pairs[rng.integers(len(tracks[i].repeat_pairs))] for i in picks]
+        return ([(i, int(r[0])) for i, r in zip(picks, rows)],
+                [(i, int(r[1])) for i, r in zip(picks, rows)])
+
+    def stack(places, which: str = "mel_db") -> torch.Tensor:
+        return torch.from_numpy(
+            np.stack([getattr(tracks[i], which)[:, s : s + frames] for i, s in places])
+        )
+
+    places = excerpts(size - n_repeated)
+    repeated_at = list(places)  # no repetition: view 2 comes from the excerpt itself
+    if n_repeated:
+        more_places, more_repeated_at = repetitions(n_repeated)
+        places, repeated_at = places + more_places, repeated_at + more_repeated_at
     has_harmonic = tracks[0].harmonic_db is not None
-    clean, harmonic = excerpts(has_harmonic)
-    other = excerpts()[0] if with_other else None
-    as_tensor = lambda a: None if a is None else torch.from_numpy(a)  # noqa: E731
-    return Batch(as_tensor(clean), as_tensor(harmonic), as_tensor(other))
+    return Batch(
+        clean=stack(places),
+        harmonic=stack(places, "harmonic_db") if has_harmonic else None,
+        other=stack(excerpts(size)) if with_other else None,
+        repetition=stack(repeated_at) if repeat_share > 0 else None,
+    )
 
 
 # ----- augmentations (on dB before standardisation, or on standardised values) -------------
@@ -271,11 +339,14 @@ def shift_bins(x: torch.Tensor, max_bins: int, generator: torch.Generator) -> to
 
 def make_view(
     batch: Batch, use_harmonic: bool, config: TrainConfig, mean: torch.Tensor,
-    std: torch.Tensor, generator: torch.Generator,
+    std: torch.Tensor, generator: torch.Generator, use_repetition: bool = False,
 ) -> torch.Tensor:
-    """One augmented, standardised view (batch, N_MELS, frames) of the batch's excerpts."""
+    """One augmented, standardised view (batch, N_MELS, frames) of the batch's excerpts (or of
+    their repetitions elsewhere in the track, with ``use_repetition``)."""
     augs = config.augmentations
     x = batch.harmonic if use_harmonic and batch.harmonic is not None else batch.clean
+    if use_repetition and batch.repetition is not None:
+        x = batch.repetition
     n = x.shape[0]
     if "mix" in augs and batch.other is not None:
         low, high = config.mix_gain_db
@@ -430,14 +501,16 @@ def train(
     mean_d, std_d = mean.to(ddp.device), std.to(ddp.device)
     for iteration in range(start_iteration, config.iters):
         batch = sample_batch(
-            tracks, per_rank, config.excerpt_frames, rng, "mix" in config.augmentations
+            tracks, per_rank, config.excerpt_frames, rng, "mix" in config.augmentations,
+            config.repeat_share if "repeat" in config.augmentations else 0.0,
         )
         # HPSS: half the time, view 1 is the harmonic part of the excerpt
         harmonic_view = "hpss" in config.augmentations and bool(
             torch.rand(1, generator=generator) < 0.5
         )
         view1 = make_view(batch, harmonic_view, config, mean, std, generator).to(ddp.device)
-        view2 = make_view(batch, False, config, mean, std, generator).to(ddp.device)
+        view2 = make_view(batch, False, config, mean, std, generator,
+                          use_repetition=True).to(ddp.device)
         clean = (batch.clean.to(ddp.device) - mean_d) / std_d
         total, parts = model(clean, view1, view2, target_encoder, target_projector, config)
         optimizer.zero_grad(set_to_none=True)

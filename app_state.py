@@ -1,0 +1,156 @@
+"""The app's per-browser state and its shared caches. Layout lives in ``pages/``; every
+computation is a call into :mod:`loopfind_core`.
+
+- ``st.session_state`` holds one :class:`~loopfind_core.workspace.Workspace` per browser
+  session: two browsers never see each other's selection or hunts.
+- Per-track features and derived arrays are in ``st.cache_data``, keyed by the audio's content
+  hash; the encoder and the device-side window searches are in ``st.cache_resource``. Every
+  cache has an entry bound and a time to live, so memory stays flat as uploads come and go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from loopfind_core.audio import Audio, clip_wav_bytes, load_audio
+from loopfind_core.beats import BeatGrid, estimate_beats
+from loopfind_core.dataset import SoundTruth, read_dataset
+from loopfind_core.demo import ensure_demo_track
+from loopfind_core.errors import LoopfindError
+from loopfind_core.features import FRAME_RATE_HZ, FeatureTrack, extract_features, log_mel
+from loopfind_core.figures import Envelope, mel_image, waveform_envelope
+from loopfind_core.search import WindowSearch
+from loopfind_core.workspace import Workspace
+
+TRACKS_CACHED = 8  # distinct tracks whose features stay cached
+CACHE_TTL_S = 3600
+KIND_LABELS = {"learned": "Learned (BYOL + AE)", "mel": "Log-mel", "mfcc": "MFCC (paper)"}
+UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac"]
+
+
+# ----- shared caches -------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Composing the demo track (first start only)…")
+def demo_track() -> tuple[Audio, tuple[SoundTruth, ...]]:
+    folder = ensure_demo_track()
+    dataset = read_dataset(folder)
+    path = dataset.path_of(dataset.files[0])
+    audio = dataclasses.replace(load_audio(path), name=path.name)
+    return audio, dataset.sounds()
+
+
+@st.cache_resource(show_spinner=False)
+def learned_problem() -> str | None:
+    """Why the learned kind is unavailable (a broken or missing checkpoint), or None."""
+    from loopfind_core.encoder import load_encoder
+
+    try:
+        load_encoder()
+    except LoopfindError as error:
+        return str(error)
+    return None
+
+
+def feature_kinds() -> list[str]:
+    """The kinds the Hunt page offers, the default first."""
+    return (["learned"] if learned_problem() is None else []) + ["mel", "mfcc"]
+
+
+@st.cache_data(max_entries=3 * TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Computing features…")
+def _features(content_hash: str, kind: str, _audio: Audio) -> FeatureTrack:
+    return extract_features(_audio, kind)
+
+
+@st.cache_resource(max_entries=4 * TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def _search(content_hash: str, kind: str, window_frames: int, _values: np.ndarray):
+    return WindowSearch(_values, window_frames)
+
+
+@st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Finding the beat…")
+def _beats(content_hash: str, _audio: Audio) -> BeatGrid:
+    return estimate_beats(_audio)
+
+
+@st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def envelope(content_hash: str, _audio: Audio) -> Envelope:
+    return waveform_envelope(_audio.samples, _audio.sr_hz)
+
+
+@st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Drawing the spectrogram…")
+def spectrogram(content_hash: str, _audio: Audio) -> tuple[np.ndarray, np.ndarray]:
+    return mel_image(log_mel(_audio), FRAME_RATE_HZ)
+
+
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
+def clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
+    return clip_wav_bytes(_audio, start_s, end_s)
+
+
+# ----- the workspace of this browser session -------------------------------------------------
+
+
+def new_workspace(audio: Audio, truth: tuple[SoundTruth, ...] = ()) -> Workspace:
+    """A workspace whose features, searches and beats come from the shared caches."""
+    key = audio.content_hash
+    return Workspace(
+        audio, truth,
+        features=lambda kind: _features(key, kind, audio),
+        searches=lambda kind, frames: _search(
+            key, kind, frames, _features(key, kind, audio).values
+        ),
+        beats_provider=lambda: _beats(key, audio),
+    )
+
+
+def workspace() -> Workspace:
+    """This session's workspace; the demo track (with its ground truth) on first visit."""
+    if "workspace" not in st.session_state:
+        audio, truth = demo_track()
+        st.session_state.workspace = new_workspace(audio, truth)
+        st.session_state.track_source = "demo"
+    return st.session_state.workspace
+
+
+def use_upload(name: str, data: bytes) -> Workspace:
+    """Decode an upload and make it this session's track (the old hunts go with the old track).
+
+    Raises:
+        LoopfindError: the file is not audio this tool can read; the current track stays.
+    """
+    audio = dataclasses.replace(load_audio(data), name=display_name(name))
+    st.session_state.workspace = new_workspace(audio)
+    st.session_state.track_source = "upload"
+    return st.session_state.workspace
+
+
+def use_demo() -> Workspace:
+    st.session_state.pop("workspace", None)
+    return workspace()
+
+
+def display_name(name: str) -> str:
+    """An uploaded file's name for display and export only: the last path component, printable
+    characters, at most 80 of them. Never used to build a path."""
+    base = Path(str(name).replace("\\", "/")).name
+    printable = "".join(ch for ch in base if ch.isprintable())
+    return printable[:80] or "upload"
+
+
+def format_time(seconds: float) -> str:
+    """``m:ss.ss`` for display."""
+    minutes, rest = divmod(max(0.0, float(seconds)), 60.0)
+    return f"{int(minutes)}:{rest:05.2f}"
+
+
+MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def plain(text: str) -> str:
+    """User text (file or sound names) made safe for Markdown: every special character escaped,
+    so it shows literally — no links, images, HTML or formatting."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in str(text))

@@ -1,0 +1,68 @@
+"""Tempo and beat grid (librosa's beat tracker), for snapping selections and for export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from .audio import Audio
+from .features import HOP_LENGTH, log_mel
+
+MIN_BEATS = 4  # fewer detected beats than this is no grid
+
+
+@dataclass(frozen=True)
+class BeatGrid:
+    """Estimated tempo and beat times of a track."""
+
+    tempo_bpm: float  # 0.0 when no tempo was found
+    beat_times_s: np.ndarray  # (n_beats,) seconds, increasing
+
+    @property
+    def has_beats(self) -> bool:
+        return len(self.beat_times_s) >= MIN_BEATS
+
+    @property
+    def beat_period_s(self) -> float:
+        """Median time between beats (seconds); 0.0 without a grid."""
+        return float(np.median(np.diff(self.beat_times_s))) if self.has_beats else 0.0
+
+    def snap(self, time_s: float) -> float:
+        """The beat time nearest ``time_s`` (unchanged without a grid)."""
+        if not self.has_beats:
+            return float(time_s)
+        return float(self.beat_times_s[np.argmin(np.abs(self.beat_times_s - time_s))])
+
+    def snap_duration(self, duration_s: float) -> float:
+        """``duration_s`` rounded to a whole number of beats, at least one."""
+        if not self.has_beats:
+            return float(duration_s)
+        period = self.beat_period_s
+        return max(1, round(duration_s / period)) * period
+
+    def beat_position(self, time_s: float) -> float:
+        """Where ``time_s`` falls on the grid, in beats from the first beat (fractional,
+        extrapolated at the tempo before the first and after the last beat); NaN without one."""
+        beats = self.beat_times_s
+        if not self.has_beats:
+            return float("nan")
+        period = self.beat_period_s
+        if time_s <= beats[0]:
+            return float((time_s - beats[0]) / period)
+        if time_s >= beats[-1]:
+            return float(len(beats) - 1 + (time_s - beats[-1]) / period)
+        return float(np.interp(time_s, beats, np.arange(len(beats))))
+
+
+def estimate_beats(audio: Audio) -> BeatGrid:
+    """Tempo (BPM) and beat times (seconds) of ``audio`` from librosa's dynamic-programming
+    beat tracker on the onset strength of the features' log-mel (same STFT, same hop)."""
+    onsets = librosa.onset.onset_strength(S=log_mel(audio), sr=audio.sr_hz, hop_length=HOP_LENGTH)
+    tempo, frames = librosa.beat.beat_track(
+        onset_envelope=onsets, sr=audio.sr_hz, hop_length=HOP_LENGTH
+    )
+    times = librosa.frames_to_time(frames, sr=audio.sr_hz, hop_length=HOP_LENGTH)
+    tempo_bpm = float(np.atleast_1d(tempo)[0]) if np.size(tempo) else 0.0
+    return BeatGrid(tempo_bpm if np.isfinite(tempo_bpm) else 0.0, np.asarray(times, float))

@@ -1,0 +1,180 @@
+"""Plotly figures of a track and a hunt, shared by the app and the reports.
+
+Every time axis is in seconds. Colours are chosen to read on light and dark backgrounds
+(mid-tones, semi-transparent fills); the app lets Streamlit's theme set the background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .beats import BeatGrid
+from .compare import DistanceCurve
+from .dataset import Occurrence
+
+ENVELOPE_POINTS = 2400  # waveform columns drawn: enough for a full-width plot
+MEL_COLUMNS = 1600  # spectrogram columns drawn (max-pooled)
+COLORS = {
+    "wave": "#5B8DEF",
+    "query": "#4C78A8",
+    "found": "#2CA02C",
+    "rejected": "#D62728",
+    "candidate": "#FF9F1C",
+    "truth": "#9467BD",
+    "beat": "rgba(128,128,128,0.35)",
+}
+KIND_COLORS = {"mfcc": "#E45756", "mel": "#72B7B2", "mel-std": "#54A24B", "learned": "#4C78A8"}
+REGION_OPACITY = 0.28
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A waveform reduced to min/max per column."""
+
+    times_s: np.ndarray  # (columns,) column start times
+    low: np.ndarray  # (columns,) minimum sample per column
+    high: np.ndarray  # (columns,) maximum sample per column
+
+
+def waveform_envelope(samples: np.ndarray, sr_hz: int, points: int = ENVELOPE_POINTS) -> Envelope:
+    """Min/max of the samples in ``points`` equal columns (fewer for very short audio)."""
+    points = max(1, min(points, len(samples)))
+    bounds = np.linspace(0, len(samples), points + 1).astype(int)
+    low = np.minimum.reduceat(samples, bounds[:-1])
+    high = np.maximum.reduceat(samples, bounds[:-1])
+    return Envelope(bounds[:-1] / sr_hz, low.astype(np.float32), high.astype(np.float32))
+
+
+def mel_image(mel_db: np.ndarray, frame_rate_hz: float,
+              columns: int = MEL_COLUMNS) -> tuple[np.ndarray, np.ndarray]:
+    """(times_s, image): log-mel (n_mels, frames) max-pooled to at most ``columns`` columns."""
+    n_frames = mel_db.shape[1]
+    columns = max(1, min(columns, n_frames))
+    bounds = np.linspace(0, n_frames, columns + 1).astype(int)
+    image = np.maximum.reduceat(mel_db, bounds[:-1], axis=1)
+    return bounds[:-1] / frame_rate_hz, image.astype(np.float32)
+
+
+def _envelope_trace(envelope: Envelope, name: str = "waveform") -> go.Scatter:
+    """The waveform as one filled band (down the maxima, back up the minima)."""
+    x = np.concatenate([envelope.times_s, envelope.times_s[::-1]])
+    y = np.concatenate([envelope.high, envelope.low[::-1]])
+    return go.Scatter(x=x, y=y, fill="toself", mode="lines", name=name, hoverinfo="x",
+                      line={"width": 0.6, "color": COLORS["wave"]},
+                      fillcolor="rgba(91,141,239,0.55)", showlegend=False)
+
+
+def _region(fig: go.Figure, start_s: float, end_s: float, color: str, label: str = "",
+            row: int | None = None, dash: bool = False) -> None:
+    kwargs: dict = {"row": row, "col": 1} if row is not None else {}
+    if label:
+        kwargs |= {"annotation_text": label, "annotation_position": "top left",
+                   "annotation_font_size": 11}
+    fig.add_vrect(x0=start_s, x1=end_s, fillcolor=color, opacity=REGION_OPACITY,
+                  line={"width": 1.5 if dash else 0, "color": color,
+                        "dash": "dot" if dash else "solid"},
+                  layer="below", **kwargs)
+
+
+def _style(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      hovermode="x", legend={"orientation": "h", "y": 1.08, "x": 0})
+    return fig
+
+
+def selection_figure(
+    envelope: Envelope, mel_times_s: np.ndarray, mel_db_image: np.ndarray,
+    selection: tuple[float, float] | None = None, beats: BeatGrid | None = None,
+    height: int = 430,
+) -> go.Figure:
+    """Waveform above log-mel on one shared, zoomable time axis; drag a box to select."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        row_heights=[0.35, 0.65])
+    fig.add_trace(_envelope_trace(envelope), row=1, col=1)
+    fig.add_trace(go.Heatmap(x=mel_times_s, z=mel_db_image, colorscale="Magma", showscale=False,
+                             hovertemplate="%{x:.2f} s, bin %{y}<extra></extra>"), row=2, col=1)
+    if beats is not None and beats.has_beats:
+        bars = beats.beat_times_s[::4]  # a line per bar (4 beats) keeps the plot readable
+        fig.add_trace(go.Scatter(
+            x=np.repeat(bars, 3), y=np.tile([-1.0, 1.0, np.nan], len(bars)), mode="lines",
+            line={"width": 0.6, "color": COLORS["beat"]}, hoverinfo="skip", showlegend=False,
+        ), row=1, col=1)
+    if selection is not None:
+        start, duration = selection
+        _region(fig, start, start + duration, COLORS["query"], "selection", dash=True)
+    fig.update_yaxes(visible=False, fixedrange=True)
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_layout(dragmode="select", selectdirection="h")
+    return _style(fig, height)
+
+
+@dataclass(frozen=True)
+class TimelineMarks:
+    """What a hunt has marked, as (start_s, end_s) windows."""
+
+    query: tuple[float, float]
+    found: Sequence[tuple[float, float]] = ()
+    rejected: Sequence[tuple[float, float]] = ()
+    candidate: tuple[float, float] | None = None
+    truth: Sequence[tuple[float, float]] = ()  # ground truth, when known and shown
+
+
+def timeline_figure(envelope: Envelope, marks: TimelineMarks, height: int = 200) -> go.Figure:
+    """The waveform with the query, found, rejected and current candidate windows marked."""
+    fig = go.Figure(_envelope_trace(envelope))
+    for start, end in marks.truth:
+        _region(fig, start, end, COLORS["truth"], dash=True)
+    _region(fig, *marks.query, COLORS["query"], "query")
+    for k, (start, end) in enumerate(marks.found, start=1):
+        _region(fig, start, end, COLORS["found"], f"✓{k}")
+    for start, end in marks.rejected:
+        _region(fig, start, end, COLORS["rejected"], "✗")
+    if marks.candidate is not None:
+        _region(fig, *marks.candidate, COLORS["candidate"], "?", dash=True)
+    fig.update_yaxes(visible=False, fixedrange=True)
+    fig.update_xaxes(title_text="time (s)")
+    return _style(fig, height)
+
+
+def distance_figure(curves: Sequence[DistanceCurve], truth: Sequence[Occurrence] = (),
+                    height_per_kind: int = 150) -> go.Figure:
+    """Each kind's relative distance from the query over the track (lower = more similar),
+    one row per kind on a shared time axis, with the true occurrences shaded."""
+    fig = make_subplots(rows=len(curves), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=[c.kind for c in curves])
+    for row, curve in enumerate(curves, start=1):
+        fig.add_trace(go.Scatter(
+            x=curve.times_s, y=curve.relative_distance, mode="lines", name=curve.kind,
+            line={"width": 1, "color": KIND_COLORS.get(curve.kind, "#888")},
+            hovertemplate="%{x:.2f} s: %{y:.2f}<extra>" + curve.kind + "</extra>",
+        ), row=row, col=1)
+        for occurrence in truth:
+            _region(fig, occurrence.start_s, occurrence.end_s, COLORS["truth"], row=row)
+        q = curve.query_frame / curve.frame_rate_hz
+        _region(fig, q, q + curve.window_s, COLORS["query"], row=row)
+        fig.update_yaxes(title_text="dist / median", rangemode="tozero", row=row, col=1)
+    fig.update_xaxes(title_text="time (s)", row=len(curves), col=1)
+    fig.update_layout(showlegend=False)
+    return _style(fig, 40 + height_per_kind * len(curves))
+
+
+def self_similarity_figure(matrices: Mapping[str, np.ndarray], duration_s: float,
+                           height: int = 360) -> go.Figure:
+    """Cosine self-similarity of each kind, side by side (axes in seconds)."""
+    kinds = list(matrices)
+    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, horizontal_spacing=0.04)
+    for col, kind in enumerate(kinds, start=1):
+        matrix = matrices[kind]
+        axis = np.linspace(0.0, duration_s, len(matrix), endpoint=False)
+        fig.add_trace(go.Heatmap(x=axis, y=axis, z=matrix, colorscale="Viridis", zmin=-1, zmax=1,
+                                 showscale=col == len(kinds),
+                                 hovertemplate="%{x:.0f} s × %{y:.0f} s: %{z:.2f}<extra></extra>"),
+                      row=1, col=col)
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}",
+                         row=1, col=col)
+    return _style(fig, height)

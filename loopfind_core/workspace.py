@@ -1,0 +1,164 @@
+"""One user's work on one track: the selection, the current hunt and the hunts kept for export.
+
+The app keeps one :class:`Workspace` per browser session; the CLI and tests use it directly.
+Features and window searches come from callables so a caller can share them between
+workspaces (the app caches them per audio content hash); by default they are computed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .audio import Audio
+from .beats import BeatGrid, estimate_beats
+from .compare import matching_sound
+from .dataset import SoundTruth
+from .errors import SelectionError
+from .export import Event, TrackInfo, session_events
+from .features import FRAME_RATE_HZ, HOP_LENGTH, FeatureTrack, extract_features
+from .search import WindowSearch
+from .session import DEFAULT_PATIENCE, RetrievalSession, query_window_frames
+
+MAX_SOUND_NAME_CHARS = 60
+FeatureProvider = Callable[[str], FeatureTrack]
+SearchProvider = Callable[[str, int], WindowSearch]  # (kind, window frames) → search
+
+
+def time_base(audio: Audio) -> FeatureTrack:
+    """A feature track with no dimensions: the frame grid every feature kind shares."""
+    n_frames = 1 + len(audio.samples) // HOP_LENGTH  # librosa's centred frames
+    return FeatureTrack("time", np.zeros((n_frames, 0), dtype=np.float32), FRAME_RATE_HZ)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The query window, in seconds."""
+
+    start_s: float
+    duration_s: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+
+@dataclass
+class Hunt:
+    """One sound being (or having been) hunted."""
+
+    sound: str
+    kind: str
+    strategy: str
+    session: RetrievalSession
+
+    @property
+    def events(self) -> list[Event]:
+        return session_events(self.session, self.sound)
+
+
+def clean_sound_name(name: str, fallback: str) -> str:
+    """A sound name as typed, on one line, at most :data:`MAX_SOUND_NAME_CHARS` characters."""
+    cleaned = " ".join(str(name).split())[:MAX_SOUND_NAME_CHARS]
+    return cleaned or fallback
+
+
+@dataclass
+class Workspace:
+    audio: Audio
+    truth: tuple[SoundTruth, ...] = ()  # ground truth, when the track has it (the demo does)
+    features: FeatureProvider | None = None
+    searches: SearchProvider | None = None
+    beats_provider: Callable[[], BeatGrid] | None = None
+    selection: Selection | None = None
+    hunts: dict[str, Hunt] = field(default_factory=dict)  # sound name → hunt, in start order
+    current: str | None = None  # the sound name of the hunt on screen
+
+    # ----- the track -----
+    @cached_property
+    def beats(self) -> BeatGrid:
+        return self.beats_provider() if self.beats_provider else estimate_beats(self.audio)
+
+    @property
+    def track_info(self) -> TrackInfo:
+        return TrackInfo(self.audio.name or "track", self.audio.original_sr_hz, self.beats)
+
+    def feature_track(self, kind: str) -> FeatureTrack:
+        if self.features is not None:
+            return self.features(kind)
+        return extract_features(self.audio, kind)
+
+    # ----- selecting the query -----
+    def select(self, start_s: float, duration_s: float, snap_to_beats: bool = False) -> Selection:
+        """Set the query window; with ``snap_to_beats`` the start moves to the nearest beat and
+        the duration to a whole number of beats.
+
+        Raises:
+            SelectionError: the window is empty, off the track, or longer than half of it.
+        """
+        try:
+            start_s, duration_s = float(start_s), float(duration_s)
+        except (TypeError, ValueError):
+            raise SelectionError("Start and duration must be numbers of seconds.") from None
+        if snap_to_beats and self.beats.has_beats:
+            start_s = self.beats.snap(start_s)
+            duration_s = self.beats.snap_duration(duration_s)
+        query_window_frames(time_base(self.audio), start_s, duration_s)  # raises if nonsense
+        self.selection = Selection(start_s, duration_s)
+        return self.selection
+
+    def selection_from_box(self, x_range: tuple[float, float], snap_to_beats: bool = False):
+        """Set the query from a dragged box's time range (either direction), clipped to the
+        track."""
+        low, high = sorted(float(x) for x in x_range)
+        low, high = max(0.0, low), min(self.audio.duration_s, high)
+        return self.select(low, high - low, snap_to_beats)
+
+    def truth_match(self) -> tuple[SoundTruth, int] | None:
+        """The annotated sound the selection covers (and which occurrence), if any."""
+        if self.selection is None or not self.truth:
+            return None
+        return matching_sound(self.truth, self.selection.start_s, self.selection.duration_s)
+
+    # ----- hunting -----
+    def next_sound_name(self) -> str:
+        n = len(self.hunts) + 1
+        while f"sound {n}" in self.hunts:
+            n += 1
+        return f"sound {n}"
+
+    def start_hunt(self, kind: str, strategy: str = "active",
+                   patience: int = DEFAULT_PATIENCE, sound: str = "") -> Hunt:
+        """Start hunting the selection; a hunt of the same name is replaced."""
+        if self.selection is None:
+            raise SelectionError("Select a sound first: drag a box on the plot or type a time.")
+        track = self.feature_track(kind)
+        start_frame, window_frames = query_window_frames(
+            track, self.selection.start_s, self.selection.duration_s
+        )
+        del start_frame
+        search = self.searches(kind, window_frames) if self.searches else None
+        session = RetrievalSession(track, self.selection.start_s, self.selection.duration_s,
+                                   patience, strategy, search=search)
+        name = clean_sound_name(sound, self.next_sound_name())
+        self.hunts.pop(name, None)
+        self.hunts[name] = Hunt(name, kind, strategy, session)
+        self.current = name
+        return self.hunts[name]
+
+    @property
+    def hunt(self) -> Hunt | None:
+        return self.hunts.get(self.current) if self.current else None
+
+    def forget(self, sound: str) -> None:
+        self.hunts.pop(sound, None)
+        if self.current == sound:
+            self.current = next(reversed(self.hunts), None)
+
+    def events(self) -> list[Event]:
+        """Every kept hunt's events (query + confirmed occurrences), sorted by time."""
+        events = [e for hunt in self.hunts.values() for e in hunt.events]
+        return sorted(events, key=lambda e: (e.start_s, e.sound))

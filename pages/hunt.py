@@ -1,0 +1,133 @@
+"""Hunt: the active retrieval panel — listen, answer yes or no, watch the timeline fill."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import app_state
+from loopfind_core.errors import SelectionError
+from loopfind_core.figures import TimelineMarks, timeline_figure
+from loopfind_core.session import DEFAULT_PATIENCE, STRATEGIES
+
+ws = app_state.workspace()
+key = ws.audio.content_hash
+st.title("Hunt")
+
+if ws.selection is None:
+    st.info("Select a sound first.")
+    st.page_link("pages/select.py", label="Select a sound →", icon=":material/highlight_alt:")
+    st.stop()
+
+kinds = app_state.feature_kinds()
+with st.container(border=True):
+    c1, c2, c3, c4, c5 = st.columns([1.3, 1, 0.8, 1.3, 1], vertical_alignment="bottom")
+    kind = c1.selectbox("Features", kinds, format_func=app_state.KIND_LABELS.get, key="kind")
+    strategy = c2.segmented_control("Strategy", STRATEGIES, default="active", key="strategy",
+                                    required=True,
+                                    help="active learns from your answers; naive is the paper's "
+                                         "baseline (nearest to the query only)")
+    patience = c3.number_input("Patience", 1, 50, DEFAULT_PATIENCE, key="patience",
+                               help="How many ‘no’ answers end the hunt")
+    name = c4.text_input("Sound name", placeholder=ws.next_sound_name(), max_chars=60,
+                         key="sound_name")
+    start = c5.button("Start hunt", type="primary", icon=":material/play_arrow:",
+                      use_container_width=True)
+    if app_state.learned_problem():
+        st.caption(f"Learned features are unavailable: {app_state.learned_problem()}")
+sel = ws.selection
+st.caption(f"Query: {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)} "
+           f"({sel.duration_s:.2f} s)")
+if start:
+    try:
+        with st.spinner("Preparing the search…"):
+            ws.start_hunt(kind, strategy or "active", int(patience), name)
+    except SelectionError as error:
+        st.error(str(error))
+
+
+def answer(yes: bool) -> None:
+    hunt = ws.hunt
+    if hunt is not None and hunt.session.propose() is not None:
+        hunt.session.answer(yes)
+
+
+def undo() -> None:
+    if ws.hunt is not None:
+        ws.hunt.session.undo()
+
+
+def finish() -> None:
+    if ws.hunt is not None:
+        ws.hunt.session.finish()
+
+
+@st.fragment
+def panel() -> None:
+    """Everything an answer changes; it reruns alone, so an answer costs milliseconds."""
+    hunt = ws.hunt
+    if hunt is None:
+        st.info("Choose the settings and press **Start hunt**.")
+        return
+    session = hunt.session
+    candidate = session.propose()
+    found, rejected = session.found, session.rejected
+    st.subheader(f"{app_state.plain(hunt.sound)} · {app_state.KIND_LABELS[hunt.kind]} · "
+                 f"{hunt.strategy}")
+    m1, m2, m3 = st.columns([1, 1, 2])
+    m1.metric("Occurrences", 1 + len(found), help="the query and every confirmed one")
+    m2.metric("Answers", len(session.history))
+    with m3:
+        st.caption(f"Patience: {session.patience_left} of {session.patience} ‘no’ left")
+        st.progress(session.patience_left / session.patience)
+
+    q = session.query
+    left, right = st.columns(2)
+    with left, st.container(border=True):
+        st.markdown(f"**Query** · {app_state.format_time(q.start_s)}")
+        st.audio(app_state.clip(key, q.start_s, q.end_s, ws.audio), format="audio/wav")
+    with right, st.container(border=True):
+        if candidate is not None:
+            st.markdown(f"**Candidate {len(session.history) + 1}** · "
+                        f"{app_state.format_time(candidate.start_s)} · similarity "
+                        f"{session.confidence(candidate):.0%}")
+            st.audio(app_state.clip(key, candidate.start_s, candidate.end_s, ws.audio),
+                     format="audio/wav", autoplay=True)
+        else:
+            st.markdown(f"**Hunt finished** · {1 + len(found)} occurrences marked")
+            st.caption("Export them, or select another sound to hunt.")
+
+    b1, b2, b3, b4, _ = st.columns([1, 1, 1, 1, 2])
+    waiting = candidate is not None
+    b1.button("Yes", key="yes", type="primary", icon=":material/check:", shortcut="Y",
+              disabled=not waiting, on_click=answer, args=(True,), use_container_width=True)
+    b2.button("No", key="no", icon=":material/close:", shortcut="N", disabled=not waiting,
+              on_click=answer, args=(False,), use_container_width=True)
+    b3.button("Undo", key="undo", icon=":material/undo:", shortcut="U",
+              disabled=not session.history and waiting, on_click=undo,
+              use_container_width=True)
+    b4.button("Done", key="done", icon=":material/flag:", shortcut="D", disabled=not waiting,
+              on_click=finish, use_container_width=True)
+
+    marks = TimelineMarks(
+        query=(q.start_s, q.end_s),
+        found=[(c.start_s, c.end_s) for c in found],
+        rejected=[(c.start_s, c.end_s) for c in rejected],
+        candidate=(candidate.start_s, candidate.end_s) if candidate else None,
+    )
+    st.plotly_chart(timeline_figure(app_state.envelope(key, ws.audio), marks),
+                    key="timeline", config={"displaylogo": False})
+    rows = [{"#": 0, "start": app_state.format_time(q.start_s), "seconds": round(q.start_s, 3),
+             "duration (s)": round(q.duration_s, 3), "similarity": 1.0, "note": "query"}]
+    rows += [{"#": k, "start": app_state.format_time(c.start_s), "seconds": round(c.start_s, 3),
+              "duration (s)": round(c.duration_s, 3),
+              "similarity": round(session.confidence(c), 3), "note": ""}
+             for k, c in enumerate(found, start=1)]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="found_table",
+                 column_config={"similarity": st.column_config.ProgressColumn(
+                     "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+    if not waiting:
+        st.page_link("pages/export.py", label="Export →", icon=":material/download:")
+
+
+panel()

@@ -1,0 +1,76 @@
+"""Select: drag a box over the waveform or spectrogram (or type the times) to pick the query."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import app_state
+from loopfind_core.errors import SelectionError
+from loopfind_core.figures import selection_figure
+
+ws = app_state.workspace()
+key = ws.audio.content_hash
+st.title("Select a sound")
+st.caption("Drag a box across the plot over one loop or one sample (zoom with the scroll wheel "
+           "or the toolbar first for precision), or type its start and length below.")
+
+snap = st.toggle("Snap to the beat grid", key="snap", value=False,
+                 help="Start on the nearest beat; last a whole number of beats.")
+times, image = app_state.spectrogram(key, ws.audio)
+selected = (ws.selection.start_s, ws.selection.duration_s) if ws.selection else None
+event = st.plotly_chart(
+    selection_figure(app_state.envelope(key, ws.audio), times, image, selected, ws.beats),
+    key=f"select_plot_{key[:12]}", on_select="rerun", selection_mode="box",
+    config={"displaylogo": False, "scrollZoom": True},
+)
+
+
+def box_range(chart_event) -> tuple[float, float] | None:
+    """The time range of the last box dragged on the chart, if any."""
+    boxes = (chart_event or {}).get("selection", {}).get("box", []) if chart_event else []
+    xs = boxes[-1].get("x") if boxes else None
+    return (float(min(xs)), float(max(xs))) if xs and len(xs) >= 2 else None
+
+
+dragged = box_range(event)
+if dragged is not None and dragged != st.session_state.get("last_box"):
+    st.session_state.last_box = dragged
+    try:
+        chosen = ws.selection_from_box(dragged, snap)
+        st.session_state.sel_start = round(chosen.start_s, 3)
+        st.session_state.sel_duration = round(chosen.duration_s, 3)
+        st.rerun()
+    except SelectionError as error:
+        st.error(str(error))
+
+if ws.selection and "sel_start" not in st.session_state:
+    st.session_state.sel_start = round(ws.selection.start_s, 3)
+    st.session_state.sel_duration = round(ws.selection.duration_s, 3)
+
+with st.form("typed_selection", border=False):
+    c1, c2, c3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+    start = c1.number_input("Start (s)", min_value=0.0, step=0.1, format="%.3f", key="sel_start")
+    duration = c2.number_input("Length (s)", min_value=0.0, step=0.1, format="%.3f",
+                               key="sel_duration")
+    typed = c3.form_submit_button("Use these times", icon=":material/check:")
+if typed:
+    try:
+        ws.select(start, duration, snap)
+        st.rerun()
+    except SelectionError as error:
+        st.error(str(error))
+
+if ws.selection is None:
+    st.info("No sound selected yet.")
+else:
+    sel = ws.selection
+    st.success(f"Selected {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)}"
+               f" ({sel.duration_s:.2f} s).")
+    match = ws.truth_match()
+    if match:
+        sound, index = match
+        st.caption(f"Ground truth: this is occurrence {index + 1} of {len(sound.occurrences)} "
+                   f"of the demo's {sound.category} “{sound.sound}”.")
+    st.audio(app_state.clip(key, sel.start_s, sel.end_s, ws.audio), format="audio/wav",
+             loop=True)
+    st.page_link("pages/hunt.py", label="Hunt this sound →", icon=":material/manage_search:")

@@ -1,0 +1,138 @@
+"""Driving the app in real headless Chromium (Debian's ``chromium``) with Playwright.
+
+Used by ``tests/test_browser.py`` and by ``scripts/screenshots.py``. The app runs as a
+``streamlit run app.py`` subprocess on a free localhost port.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("LOOPFIND_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+STARTUP_TIMEOUT_S = 120.0
+CANDIDATE_PATTERN = re.compile(r"Candidate (\d+) · (\d+):(\d+(?:\.\d+)?)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_app(env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the app; yield its URL; stop it. The server's log goes to a temp file."""
+    port = free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"loopfind-app-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.headless", "true"],
+            cwd=REPO, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                      headless=True)
+
+
+def wait_for_app(page, text: str, timeout_ms: int = 90_000) -> None:
+    """Wait until ``text`` shows and Streamlit has stopped running the script."""
+    page.get_by_text(text, exact=False).first.wait_for(timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the app's 'running' indicator is gone (the script run has finished)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=timeout_ms,
+    )
+
+
+def open_page(page, title: str) -> None:
+    """Click a page in the top navigation and wait for it to render."""
+    page.get_by_role("link", name=title, exact=True).first.click()
+    page.get_by_role("heading", name=re.compile(title)).first.wait_for(timeout=60_000)
+    wait_idle(page)
+
+
+def plot_point(page, plot_index: int, time_s: float, row_fraction: float = 0.5):
+    """Viewport (x, y) of ``time_s`` on plot ``plot_index``'s first x axis, at a height
+    ``row_fraction`` down its first y axis."""
+    return page.evaluate(
+        """([index, t, f]) => {
+            const gd = document.querySelectorAll('.js-plotly-plot')[index];
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const box = gd.getBoundingClientRect();
+            return [box.left + xa._offset + xa.d2p(t), box.top + ya._offset + f * ya._length];
+        }""",
+        [plot_index, time_s, row_fraction],
+    )
+
+
+def zoom_around(page, plot_index: int, time_s: float, wheel_steps: int = 15) -> None:
+    """Zoom in around ``time_s`` with the mouse wheel, as a user would."""
+    x, y = plot_point(page, plot_index, time_s)
+    page.mouse.move(x, y)
+    for _ in range(wheel_steps):
+        page.mouse.wheel(0, -240)
+        page.wait_for_timeout(120)
+    page.wait_for_timeout(500)
+
+
+def drag_box(page, plot_index: int, start_s: float, end_s: float) -> None:
+    """Drag a selection box across ``[start_s, end_s]`` on the waveform row."""
+    x0, y = plot_point(page, plot_index, start_s)
+    x1, _ = plot_point(page, plot_index, end_s)
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, y, steps=5)
+    page.mouse.move(x1, y, steps=5)
+    page.mouse.up()
+
+
+def candidate_start_s(page) -> float | None:
+    """The start of the candidate on screen (seconds), or None when the hunt is finished."""
+    text = page.locator("body").inner_text()
+    match = CANDIDATE_PATTERN.search(text)
+    if match is None:
+        return None
+    return 60.0 * int(match.group(2)) + float(match.group(3))
