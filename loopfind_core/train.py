@@ -204,14 +204,9 @@ def repetition_pairs(
     return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
-def _load_or_skip(path: Path, with_harmonic: bool, repeat_frames: int = 0,
-                  repeat_max_distance: float = 0.5) -> TrackMel | None:
+def _load_or_skip(path: Path, with_harmonic: bool) -> TrackMel | None:
     try:
-        track = load_track_mel(path, with_harmonic)
-        if repeat_frames:
-            pairs = repetition_pairs(track.mel_db, repeat_frames, repeat_max_distance)
-            track = replace(track, repeat_pairs=pairs)
-        return track
+        return load_track_mel(path, with_harmonic)
     except LoopfindError as error:
         log.warning("skipping %s: %s", path.name, error)
         return None
@@ -223,14 +218,12 @@ def load_training_audio(
 ) -> list[TrackMel]:
     """Log-mel (and HPSS) of every file, in ``jobs`` processes; unreadable files are skipped."""
     with_harmonic = "hpss" in config.augmentations
-    repeat_frames = config.excerpt_frames if "repeat" in config.augmentations else 0
-    arguments = (with_harmonic, repeat_frames, config.repeat_max_distance)
     tracks = []
     executor = ProcessPoolExecutor(jobs) if jobs > 1 and len(files) > 1 else None
     try:
         loaded = (
-            executor.map(_load_or_skip, files, *([a] * len(files) for a in arguments))
-            if executor else (_load_or_skip(path, *arguments) for path in files)
+            executor.map(_load_or_skip, files, [with_harmonic] * len(files)) if executor
+            else (_load_or_skip(path, with_harmonic) for path in files)
         )
         for i, (path, track) in enumerate(zip(files, loaded)):
             if track is not None and track.mel_db.shape[1] >= config.excerpt_frames:
@@ -239,6 +232,12 @@ def load_training_audio(
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
+    if "repeat" in config.augmentations:  # here, not in the pool: torch must not run in forks
+        tracks = [
+            replace(t, repeat_pairs=repetition_pairs(
+                t.mel_db, config.excerpt_frames, config.repeat_max_distance))
+            for t in tracks
+        ]
     if not tracks:
         raise SelectionError(
             f"No training file is longer than an excerpt ({config.excerpt_frames} frames)."

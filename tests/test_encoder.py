@@ -211,3 +211,25 @@ def test_save_then_load_round_trips_weights(tmp_path):
     loaded = load_encoder(tmp_path / "r.pt", "cpu")
     assert loaded.encoder.config.receptive_field_frames == 63
     assert weights_digest(loaded.encoder) == weights_digest(encoder)
+
+
+def test_repetitions_are_mined_from_the_track_itself(planted):
+    from loopfind_core.features import log_mel
+    from loopfind_core.train import repetition_pairs
+
+    mel_db = log_mel(audio_from_samples(planted.samples, SR_HZ))
+    pairs = repetition_pairs(mel_db, 32, max_relative_distance=0.9, partners=2)
+    assert len(pairs) > 0 and pairs.shape[1] == 2
+    assert np.all(np.abs(pairs[:, 0] - pairs[:, 1]) >= 32), "a partner never overlaps its excerpt"
+    assert len(repetition_pairs(mel_db, 32, max_relative_distance=0.0)) == 0
+    noise = np.random.default_rng(0).normal(size=mel_db.shape).astype(np.float32)
+    assert len(repetition_pairs(noise, 32, max_relative_distance=0.5)) == 0
+
+
+def test_training_with_mined_repetitions(audio_folder, tmp_path):
+    config = with_overrides(TINY, augmentations=("repeat", "mix", "gain"), residual=True,
+                            ae_input="view")
+    result = train([audio_folder], tmp_path / "rep.pt", config, device="cpu")
+    assert np.isfinite(result.final_losses["total"])
+    assert load_encoder(tmp_path / "rep.pt").metadata["train_config"]["augmentations"] == [
+        "repeat", "mix", "gain"]

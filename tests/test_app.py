@@ -1,0 +1,147 @@
+"""Each page's logic through Streamlit's AppTest: demo → selection → hunt → export, and the
+messages for bad input. (The same flow in a real browser: tests/test_browser.py.)"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from streamlit.testing.v1 import AppTest
+
+from loopfind_core.dataset import read_dataset
+from loopfind_core.demo import ensure_demo_track
+from loopfind_core.evaluate import MATCH_OVERLAP_FRACTION, overlap_s
+from loopfind_core.export import to_json
+
+TIMEOUT_S = 180
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def stab_loop():
+    return {s.sound: s for s in read_dataset(ensure_demo_track()).sounds()}["loop_stab_1"]
+
+
+def fresh_app() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def on_page(app: AppTest, page: str) -> AppTest:
+    app.switch_page(f"pages/{page}.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(app: AppTest) -> str:
+    parts = [e.value for e in (*app.markdown, *app.caption, *app.success, *app.error, *app.info)]
+    return "\n".join(str(p) for p in parts)
+
+
+def type_selection(app: AppTest, start_s: float, duration_s: float) -> None:
+    app.number_input(key="sel_start").set_value(start_s)
+    app.number_input(key="sel_duration").set_value(duration_s)
+    app.get("form_submit_button")[0].click()
+    app.run()
+
+
+def test_the_demo_is_loaded_on_first_visit():
+    app = fresh_app()
+    workspace = app.session_state.workspace
+    assert workspace.audio.name == "track_000_house.flac" and workspace.truth
+    labels = {m.label for m in app.metric}
+    assert {"Duration", "Tempo", "Beats found"} <= labels
+    tempo = next(m.value for m in app.metric if m.label == "Tempo")
+    assert tempo.endswith("BPM") and 100 < float(tempo.split()[0]) < 140
+
+
+def test_select_hunt_and_export_a_demo_loop(stab_loop):
+    app = on_page(fresh_app(), "select")
+    query = stab_loop.occurrences[0]
+    type_selection(app, query.start_s, query.duration_s)
+    assert "occurrence 1 of 5" in texts(app)
+    assert app.session_state.workspace.selection.start_s == pytest.approx(query.start_s)
+
+    on_page(app, "hunt")
+    next(b for b in app.button if b.label == "Start hunt").click()
+    app.run()
+    session = app.session_state.workspace.hunt.session
+    unfound = list(stab_loop.occurrences[1:])
+    for _ in range(40):
+        candidate = session.propose()
+        if candidate is None:
+            break
+        hit = max(unfound, default=None, key=lambda o: overlap_s(
+            candidate.start_s, candidate.end_s, o.start_s, o.end_s))
+        yes = hit is not None and overlap_s(
+            candidate.start_s, candidate.end_s, hit.start_s, hit.end_s
+        ) >= MATCH_OVERLAP_FRACTION * query.duration_s
+        if yes:
+            unfound.remove(hit)
+        app.button(key="yes" if yes else "no").click()
+        app.run()
+        assert not app.exception, app.exception
+    assert session.propose() is None
+    occurrences = next(m.value for m in app.metric if m.label == "Occurrences")
+    assert occurrences == str(1 + len(session.found)) and len(session.found) >= 3
+    app.button(key="undo").click()
+    app.run()
+    assert session.propose() is not None, "undo reopens the hunt"
+
+    on_page(app, "export")
+    workspace = app.session_state.workspace
+    document = json.loads(to_json(workspace.events(), workspace.track_info))
+    assert len(document["events"]) == 1 + len(session.found)
+    assert {b.proto.label for b in app.get("download_button")} >= {"CSV", "JSON (game engines)",
+                                                                   "Audacity labels",
+                                                                   "MIDI markers"}
+
+
+@pytest.mark.parametrize("start_s, duration_s, message", [
+    (10.0, 0.0, "empty"),
+    (400.0, 2.0, "outside the track"),
+    (300.0, 100.0, "past the end"),
+    (0.0, 200.0, "more than half the track"),
+])
+def test_nonsense_selections_say_why(start_s, duration_s, message):
+    app = on_page(fresh_app(), "select")
+    type_selection(app, start_s, duration_s)
+    assert not app.exception
+    assert any(message in e.value for e in app.error), [e.value for e in app.error]
+    assert app.session_state.workspace.selection is None
+
+
+def test_a_hunt_needs_a_selection():
+    app = on_page(fresh_app(), "hunt")
+    assert any("Select a sound first" in i.value for i in app.info)
+
+
+def wav_bytes(seconds: float, sr_hz: int = 44100) -> bytes:
+    rng = np.random.default_rng(0)
+    out = io.BytesIO()
+    sf.write(out, 0.1 * rng.standard_normal(int(seconds * sr_hz)), sr_hz, format="WAV")
+    return out.getvalue()
+
+
+def test_an_upload_replaces_the_demo_and_a_bad_one_keeps_the_track():
+    app = fresh_app()
+    hostile = "../../etc/<img src=x onerror=alert(1)>[link](javascript:x).wav"
+    app.file_uploader(key="upload").upload(hostile, wav_bytes(8.0), "audio/wav").run()
+    assert not app.exception, app.exception
+    workspace = app.session_state.workspace
+    assert workspace.audio.name == "<img src=x onerror=alert(1)>[link](javascript:x).wav"
+    assert not workspace.truth
+    shown = next(s.value for s in app.success if "Loaded" in s.value)
+    assert "\\<img" in shown and "\\[link\\]\\(javascript" in shown, shown
+
+    app.file_uploader(key="upload").upload("broken.mp3", b"\x00not audio" * 50,
+                                           "audio/mpeg").run()
+    assert not app.exception
+    assert any("current track is kept" in e.value for e in app.error)
+    assert app.session_state.workspace is workspace
