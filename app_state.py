@@ -91,6 +91,13 @@ def clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> byte
     return clip_wav_bytes(_audio, start_s, end_s)
 
 
+def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
+    """Log-mel (n_mels, frames) dB of ``[start_s, end_s)``, from the cached ``mel`` features."""
+    mel = _features(audio.content_hash, "mel", audio)
+    first, last = mel.seconds_to_frames(start_s), mel.seconds_to_frames(end_s)
+    return mel.values[first : max(first + 1, last)].T
+
+
 # ----- the workspace of this browser session -------------------------------------------------
 
 

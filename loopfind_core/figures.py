@@ -130,15 +130,28 @@ def timeline_figure(envelope: Envelope, marks: TimelineMarks, height: int = 200)
     for start, end in marks.truth:
         _region(fig, start, end, COLORS["truth"], dash=True)
     _region(fig, *marks.query, COLORS["query"], "query")
-    for k, (start, end) in enumerate(marks.found, start=1):
-        _region(fig, start, end, COLORS["found"], f"✓{k}")
+    for start, end in marks.found:
+        _region(fig, start, end, COLORS["found"])
     for start, end in marks.rejected:
-        _region(fig, start, end, COLORS["rejected"], "✗")
+        _region(fig, start, end, COLORS["rejected"])
     if marks.candidate is not None:
         _region(fig, *marks.candidate, COLORS["candidate"], "?", dash=True)
     fig.update_yaxes(visible=False, fixedrange=True)
     fig.update_xaxes(title_text="time (s)")
     return _style(fig, height)
+
+
+def excerpt_figure(mel_db: np.ndarray, frame_rate_hz: float, start_s: float,
+                   height: int = 120) -> go.Figure:
+    """A small log-mel picture of one window (n_mels, frames), time axis in seconds from
+    ``start_s``: lets the eye compare a candidate with the query."""
+    times = start_s + np.arange(mel_db.shape[1]) / frame_rate_hz
+    fig = go.Figure(go.Heatmap(x=times, z=mel_db, colorscale="Magma", showscale=False,
+                               zmin=-80.0, zmax=0.0, hoverinfo="skip"))
+    fig.update_yaxes(visible=False, fixedrange=True)
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0})
+    return fig
 
 
 def distance_figure(curves: Sequence[DistanceCurve], truth: Sequence[Occurrence] = (),

@@ -7,7 +7,8 @@ import streamlit as st
 
 import app_state
 from loopfind_core.errors import SelectionError
-from loopfind_core.figures import TimelineMarks, timeline_figure
+from loopfind_core.features import FRAME_RATE_HZ
+from loopfind_core.figures import TimelineMarks, excerpt_figure, timeline_figure
 from loopfind_core.session import DEFAULT_PATIENCE, STRATEGIES
 
 ws = app_state.workspace()
@@ -20,30 +21,45 @@ if ws.selection is None:
     st.stop()
 
 kinds = app_state.feature_kinds()
+
+
+def start_hunt() -> None:
+    """Start button: hunt the selection with the chosen settings; clear the name field so the
+    next hunt gets a new name (a hunt of the same name would be replaced)."""
+    state = st.session_state
+    try:
+        ws.start_hunt(state.kind, state.strategy or "active", int(state.patience),
+                      state.sound_name)
+        state.sound_name = ""
+    except SelectionError as error:
+        state.hunt_error = str(error)
+
+
 with st.container(border=True):
     c1, c2, c3, c4, c5 = st.columns([1.3, 1, 0.8, 1.3, 1], vertical_alignment="bottom")
-    kind = c1.selectbox("Features", kinds, format_func=app_state.KIND_LABELS.get, key="kind")
-    strategy = c2.segmented_control("Strategy", STRATEGIES, default="active", key="strategy",
+    c1.selectbox("Features", kinds, format_func=app_state.KIND_LABELS.get, key="kind")
+    c2.segmented_control("Strategy", STRATEGIES, default="active", key="strategy",
                                     required=True,
                                     help="active learns from your answers; naive is the paper's "
                                          "baseline (nearest to the query only)")
-    patience = c3.number_input("Patience", 1, 50, DEFAULT_PATIENCE, key="patience",
+    c3.number_input("Patience", 1, 50, DEFAULT_PATIENCE, key="patience",
                                help="How many ‘no’ answers end the hunt")
-    name = c4.text_input("Sound name", placeholder=ws.next_sound_name(), max_chars=60,
+    c4.text_input("Sound name", placeholder=ws.next_sound_name(), max_chars=60,
                          key="sound_name")
-    start = c5.button("Start hunt", type="primary", icon=":material/play_arrow:",
-                      use_container_width=True)
+    c5.button("Start hunt", type="primary", icon=":material/play_arrow:",
+              use_container_width=True, on_click=start_hunt)
     if app_state.learned_problem():
         st.caption(f"Learned features are unavailable: {app_state.learned_problem()}")
 sel = ws.selection
 st.caption(f"Query: {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)} "
            f"({sel.duration_s:.2f} s)")
-if start:
-    try:
-        with st.spinner("Preparing the search…"):
-            ws.start_hunt(kind, strategy or "active", int(patience), name)
-    except SelectionError as error:
-        st.error(str(error))
+hunt_query = ws.hunt.session.query if ws.hunt else None
+if hunt_query and abs(hunt_query.start_s - sel.start_s) + abs(hunt_query.duration_s
+                                                               - sel.duration_s) > 0.05:
+    st.info("The selection has changed since this hunt started: press **Start hunt** to hunt "
+            "the new one (this hunt is kept for export).")
+if "hunt_error" in st.session_state:
+    st.error(st.session_state.pop("hunt_error"))
 
 
 def answer(yes: bool) -> None:
@@ -60,6 +76,14 @@ def undo() -> None:
 def finish() -> None:
     if ws.hunt is not None:
         ws.hunt.session.finish()
+
+
+def picture(start_s: float, end_s: float, chart_key: str) -> None:
+    """The window's log-mel, small: the eye compares it with the other card's."""
+    st.plotly_chart(
+        excerpt_figure(app_state.mel_excerpt(ws.audio, start_s, end_s), FRAME_RATE_HZ, start_s),
+        key=chart_key, config={"displayModeBar": False, "staticPlot": True},
+    )
 
 
 @st.fragment
@@ -86,6 +110,7 @@ def panel() -> None:
     with left, st.container(border=True):
         st.markdown(f"**Query** · {app_state.format_time(q.start_s)}")
         st.audio(app_state.clip(key, q.start_s, q.end_s, ws.audio), format="audio/wav")
+        picture(q.start_s, q.end_s, "query_mel")
     with right, st.container(border=True):
         if candidate is not None:
             st.markdown(f"**Candidate {len(session.history) + 1}** · "
@@ -93,6 +118,7 @@ def panel() -> None:
                         f"{session.confidence(candidate):.0%}")
             st.audio(app_state.clip(key, candidate.start_s, candidate.end_s, ws.audio),
                      format="audio/wav", autoplay=True)
+            picture(candidate.start_s, candidate.end_s, "candidate_mel")
         else:
             st.markdown(f"**Hunt finished** · {1 + len(found)} occurrences marked")
             st.caption("Export them, or select another sound to hunt.")
@@ -117,6 +143,8 @@ def panel() -> None:
     )
     st.plotly_chart(timeline_figure(app_state.envelope(key, ws.audio), marks),
                     key="timeline", config={"displaylogo": False})
+    st.caption("Timeline: blue = query, green = found, red = rejected, dotted orange = the "
+               "candidate now. Zoom by dragging on the plot; double-click to reset.")
     rows = [{"#": 0, "start": app_state.format_time(q.start_s), "seconds": round(q.start_s, 3),
              "duration (s)": round(q.duration_s, 3), "similarity": 1.0, "note": "query"}]
     rows += [{"#": k, "start": app_state.format_time(c.start_s), "seconds": round(c.start_s, 3),

@@ -38,10 +38,11 @@ with left:
                    f"({len(ws.truth)} annotated loops and samples), so Compare can score "
                    "each feature kind.")
     beats = ws.beats
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1, 1.2, 1.2, 0.9])
     c1.metric("Duration", app_state.format_time(ws.audio.duration_s))
-    c2.metric("Analysed at", f"{ws.audio.sr_hz / 1000:g} kHz mono",
-              help=f"File: {ws.audio.original_sr_hz} Hz, {ws.audio.original_channels} ch")
+    c2.metric("Sample rate", f"{ws.audio.original_sr_hz / 1000:g} kHz",
+              help=f"The file: {ws.audio.original_sr_hz} Hz, {ws.audio.original_channels} "
+                   f"channel(s). Decoded to {ws.audio.sr_hz} Hz mono for analysis.")
     c3.metric("Tempo", f"{beats.tempo_bpm:.1f} BPM" if beats.has_beats else "—")
     c4.metric("Beats found", len(beats.beat_times_s))
 
@@ -49,7 +50,7 @@ key = ws.audio.content_hash
 times, image = app_state.spectrogram(key, ws.audio)
 st.plotly_chart(selection_figure(app_state.envelope(key, ws.audio), times, image, None, beats),
                 key="track_overview", config={"displaylogo": False})
-st.caption("Grey lines: bars (every 4th beat) from the beat tracker. Listen below, then go to "
-           "**Select** to point at a sound.")
+st.caption("Grey lines: bars (every 4th beat) from the beat tracker. Listen to the first minute "
+           "below, then go to **Select** to point at a sound.")
 st.audio(app_state.clip(key, 0.0, min(ws.audio.duration_s, 60.0), ws.audio), format="audio/wav")
 st.page_link("pages/select.py", label="Select a sound →", icon=":material/highlight_alt:")
