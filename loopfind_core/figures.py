@@ -29,7 +29,7 @@ COLORS = {
     "beat": "rgba(128,128,128,0.35)",
 }
 KIND_COLORS = {"mfcc": "#E45756", "mel": "#72B7B2", "mel-std": "#54A24B", "learned": "#4C78A8"}
-REGION_OPACITY = 0.28
+REGION_OPACITY = 0.3
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _region(fig: go.Figure, start_s: float, end_s: float, color: str, label: str
     fig.add_vrect(x0=start_s, x1=end_s, fillcolor=color, opacity=REGION_OPACITY,
                   line={"width": 1.5 if dash else 0, "color": color,
                         "dash": "dot" if dash else "solid"},
-                  layer="below", **kwargs)
+                  layer="above", **kwargs)
 
 
 def _style(fig: go.Figure, height: int) -> go.Figure:
