@@ -146,11 +146,15 @@ def panel() -> None:
     st.caption("Timeline: blue = query, green = found, red = rejected, dotted orange = the "
                "candidate now. Zoom by dragging on the plot; double-click to reset.")
     rows = [{"#": 0, "start": app_state.format_time(q.start_s), "seconds": round(q.start_s, 3),
-             "duration (s)": round(q.duration_s, 3), "similarity": 1.0, "note": "query"}]
+             "duration (s)": round(q.duration_s, 3), "distance": 0.0, "similarity": 1.0,
+             "note": "query"}]
     rows += [{"#": k, "start": app_state.format_time(c.start_s), "seconds": round(c.start_s, 3),
-              "duration (s)": round(c.duration_s, 3),
+              "duration (s)": round(c.duration_s, 3), "distance": round(c.distance, 3),
               "similarity": round(session.confidence(c), 3), "note": ""}
              for k, c in enumerate(found, start=1)]
+    st.caption("Found: distance = the strategy's score when it was proposed (mean squared "
+               "feature distance per frame; lower = closer); similarity = closeness to the query "
+               "(1 = identical, 0 = like a typical window of the track).")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="found_table",
                  column_config={"similarity": st.column_config.ProgressColumn(
                      "similarity", min_value=0.0, max_value=1.0, format="%.2f")})

@@ -145,3 +145,51 @@ def test_an_upload_replaces_the_demo_and_a_bad_one_keeps_the_track():
     assert not app.exception
     assert any("current track is kept" in e.value for e in app.error)
     assert app.session_state.workspace is workspace
+
+
+def test_two_browser_sessions_never_share_state(stab_loop):
+    first, second = on_page(fresh_app(), "select"), on_page(fresh_app(), "select")
+    query = stab_loop.occurrences[0]
+    type_selection(first, query.start_s, query.duration_s)
+    second.run()
+    assert first.session_state.workspace.selection is not None
+    assert second.session_state.workspace.selection is None
+    assert first.session_state.workspace is not second.session_state.workspace
+
+
+def test_server_settings_keep_users_safe():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["maxUploadSize"] <= 200
+    assert config["client"]["showErrorDetails"] == "none"
+    pages = [*(Path(APP).parent / "pages").glob("*.py"), Path(APP)]
+    for page in pages:  # no page renders raw HTML
+        assert "unsafe_allow_html" not in page.read_text() and "st.html" not in page.read_text()
+
+
+def test_done_ends_a_hunt_early_and_a_second_sound_exports_with_the_first(stab_loop):
+    app = on_page(fresh_app(), "select")
+    query = stab_loop.occurrences[0]
+    type_selection(app, query.start_s, query.duration_s)
+    on_page(app, "hunt")
+    app.text_input(key="sound_name").set_value("stab")
+    next(b for b in app.button if b.label == "Start hunt").click()
+    app.run()
+    app.button(key="yes").click().run()
+    app.button(key="done").click().run()
+    workspace = app.session_state.workspace
+    assert workspace.hunt.session.done and len(workspace.hunt.session.found) == 1
+    assert any("Hunt finished" in m.value for m in app.markdown)
+    assert app.text_input(key="sound_name").value == "", "the name field is cleared for the next"
+
+    on_page(app, "select")
+    type_selection(app, 100.0, 1.0)
+    on_page(app, "hunt")
+    next(b for b in app.button if b.label == "Start hunt").click()
+    app.run()
+    assert list(workspace.hunts) == ["stab", "sound 2"]
+    on_page(app, "export")
+    assert {c.label.split(" — ")[0] for c in app.checkbox} == {"stab", "sound 2"}
+    assert {e.sound for e in workspace.events()} == {"stab", "sound 2"}
