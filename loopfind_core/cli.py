@@ -60,7 +60,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .demo import ensure_demo_corpus
-    from .evaluate import EvaluationConfig, evaluate_dataset, format_table, write_json, write_plot
+    from .evaluate import (
+        EvaluationConfig,
+        evaluate_dataset,
+        format_effort,
+        format_table,
+        write_json,
+        write_plot,
+    )
 
     data = args.data
     if data is None:
@@ -77,6 +84,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with progress_bar("evaluating") as progress:
         report = evaluate_dataset(data, config, progress)
     print(format_table(report))
+    print()
+    print(format_effort(report))
     print(f"({report.seconds:.1f} s; patience {args.patience}; queries: {args.queries})")
     if report.skipped:
         print(f"skipped {len(report.skipped)}: " + "; ".join(report.skipped[:5]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections import defaultdict
@@ -66,6 +67,8 @@ class SoundResult:
     n_queries: int
     recall: float  # mean over queries of found / (occurrences − 1)
     answers: float  # mean number of yes/no answers per query
+    found: float = 0.0  # mean number of occurrences found per query (the query excluded)
+    complete: float = 0.0  # share of queries after which every occurrence was found
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class RecallRow:
     genre: str
     recall: float
     n_sounds: int
+    answers_per_found: float = math.nan  # all answers / all occurrences found (inf: none found)
+    complete_share: float = math.nan  # share of sounds×queries with every occurrence found
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ def evaluate_sound(
     for kind in config.features:
         track = tracks[kind]
         for strategy in config.strategies:
-            recalls, answers = [], []
+            recalls, answers, found = [], [], []
             for qi in _query_indices(sound, config.queries):
                 query = sound.occurrences[qi]
                 _, window_frames = query_window_frames(track, query.start_s, query.duration_s)
@@ -153,10 +158,12 @@ def evaluate_sound(
                 hunt = simulate_user(session, sound.occurrences, qi)
                 recalls.append(hunt.found / (n - 1))
                 answers.append(hunt.answers)
+                found.append(hunt.found)
             results.append(
                 SoundResult(
                     sound.file, sound.genre, sound.category, sound.sound, kind, strategy, n,
                     len(recalls), float(np.mean(recalls)), float(np.mean(answers)),
+                    float(np.mean(found)), float(np.mean([f == n - 1 for f in found])),
                 )
             )
     return results
@@ -195,16 +202,24 @@ def _evaluate_file_in_worker(args: tuple[Path, tuple[SoundTruth, ...], Evaluatio
 
 
 def summarize(results: Iterable[SoundResult]) -> tuple[RecallRow, ...]:
-    """Mean recall per features × strategy × category × genre, with pooled ``all`` rows."""
-    groups: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    """Per features × strategy × category × genre, with pooled ``all`` rows: mean recall, the
+    answers spent per occurrence found (totals over the group's sounds, so a sound with many
+    occurrences weighs more) and the share of hunts that found every occurrence."""
+    groups: dict[tuple[str, str, str, str], list[SoundResult]] = defaultdict(list)
     for r in results:
         for category in (r.category, ALL):
             for genre in (r.genre, ALL):
-                groups[(r.features, r.strategy, category, genre)].append(r.recall)
-    return tuple(
-        RecallRow(features, strategy, category, genre, float(np.mean(v)), len(v))
-        for (features, strategy, category, genre), v in groups.items()
-    )
+                groups[(r.features, r.strategy, category, genre)].append(r)
+    rows = []
+    for (features, strategy, category, genre), members in groups.items():
+        answers = sum(m.answers for m in members)
+        found = sum(m.found for m in members)
+        rows.append(RecallRow(
+            features, strategy, category, genre, float(np.mean([m.recall for m in members])),
+            len(members), answers / found if found else math.inf,
+            float(np.mean([m.complete for m in members])),
+        ))
+    return tuple(rows)
 
 
 def _check_config(config: EvaluationConfig) -> None:
@@ -288,9 +303,30 @@ def format_table(report: EvaluationReport) -> str:
     return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
 
 
+def format_effort(report: EvaluationReport) -> str:
+    """Per category (all genres) and method: recall, answers per occurrence found, and the
+    share of hunts that found every occurrence."""
+    headers = ["category", "method", "recall", "answers/found", "complete"]
+    lines = [
+        [r.category, f"{r.features}/{r.strategy}", f"{r.recall:.3f}",
+         f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}"]
+        for category in (*CATEGORIES, ALL) for r in report.rows
+        if r.genre == ALL and r.category == category
+    ]
+    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
+    rendered = [headers, ["-" * w for w in widths], *lines]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
+
+
+def _finite_or_none(record: dict) -> dict:
+    """JSON has no infinity: a non-finite number is written as null."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in record.items()}
+
+
 def report_to_json(report: EvaluationReport) -> dict:
     return {
-        "results": [asdict(r) for r in report.rows],
+        "results": [_finite_or_none(asdict(r)) for r in report.rows],
         "sounds": [asdict(s) for s in report.sounds],
         "skipped": list(report.skipped),
         "seconds": report.seconds,

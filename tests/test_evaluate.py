@@ -72,6 +72,7 @@ def test_evaluate_dataset_rows(tiny_dataset, queries):
         for strategy in ("naive", "active"):
             pooled = rows[(features, strategy, "all", "all")]
             assert pooled.n_sounds == 2 and pooled.recall == pytest.approx(1.0)
+            assert pooled.complete_share == 1.0 and pooled.answers_per_found >= 1.0
             assert rows[(features, strategy, "sample", "House")].n_sounds == 1
     assert len(report.skipped) == 2 and "only one occurrence" in report.skipped[0]
     assert all(s.n_queries == (4 if queries == "all" else 1) for s in report.sounds)
@@ -83,15 +84,17 @@ def test_summarize_pools_all():
     from loopfind_core.evaluate import SoundResult
 
     results = [
-        SoundResult("a", "House", "loop", "x", "mfcc", "naive", 3, 1, 1.0, 4),
-        SoundResult("b", "Dubstep", "loop", "y", "mfcc", "naive", 3, 1, 0.0, 5),
-        SoundResult("b", "Dubstep", "sample", "z", "mfcc", "naive", 3, 1, 0.5, 6),
+        SoundResult("a", "House", "loop", "x", "mfcc", "naive", 3, 1, 1.0, 4, 2.0, 1.0),
+        SoundResult("b", "Dubstep", "loop", "y", "mfcc", "naive", 3, 1, 0.0, 5, 0.0, 0.0),
+        SoundResult("b", "Dubstep", "sample", "z", "mfcc", "naive", 3, 1, 0.5, 6, 1.0, 0.0),
     ]
     rows = {(r.category, r.genre): r for r in summarize(results)}
     assert rows[("loop", "all")].recall == 0.5 and rows[("loop", "all")].n_sounds == 2
     assert rows[("all", "all")].recall == pytest.approx(0.5) and rows[("all", "all")].n_sounds == 3
     assert rows[("all", "Dubstep")].recall == 0.25
-
+    assert rows[("all", "all")].answers_per_found == pytest.approx(15 / 3)  # totals, not means
+    assert rows[("loop", "all")].complete_share == 0.5
+    assert rows[("loop", "Dubstep")].answers_per_found == float("inf")  # nothing found
 
 def test_cli_evaluate_writes_json_and_plot(tiny_dataset, tmp_path, capsys):
     out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
@@ -105,6 +108,9 @@ def test_cli_evaluate_writes_json_and_plot(tiny_dataset, tmp_path, capsys):
     keys = {"features", "strategy", "category", "genre", "recall", "n_sounds"}
     assert all(keys <= row.keys() for row in payload["results"])
     assert any(r["genre"] == "all" and r["category"] == "all" for r in payload["results"])
+    assert all(r["answers_per_found"] is None or r["answers_per_found"] >= 1
+               for r in payload["results"])
+    assert all(0 <= r["complete_share"] <= 1 for r in payload["results"])
     assert "plotly" in out_html.read_text()[:200000].lower()
     assert "mfcc/active" in capsys.readouterr().out
 
