@@ -45,15 +45,19 @@ class BeatGrid:
     def beat_position(self, time_s: float) -> float:
         """Where ``time_s`` falls on the grid, in beats from the first beat (fractional,
         extrapolated at the tempo before the first and after the last beat); NaN without one."""
-        beats = self.beat_times_s
+        return float(self.beat_positions(np.array([time_s], dtype=np.float64))[0])
+
+    def beat_positions(self, times_s: np.ndarray) -> np.ndarray:
+        """:meth:`beat_position` of every time in ``times_s`` (seconds), vectorised."""
+        times = np.asarray(times_s, dtype=np.float64)
         if not self.has_beats:
-            return float("nan")
-        period = self.beat_period_s
-        if time_s <= beats[0]:
-            return float((time_s - beats[0]) / period)
-        if time_s >= beats[-1]:
-            return float(len(beats) - 1 + (time_s - beats[-1]) / period)
-        return float(np.interp(time_s, beats, np.arange(len(beats))))
+            return np.full(times.shape, np.nan)
+        beats, period = self.beat_times_s, self.beat_period_s
+        positions = np.interp(times, beats, np.arange(len(beats), dtype=np.float64))
+        before, after = times < beats[0], times > beats[-1]
+        positions[before] = (times[before] - beats[0]) / period
+        positions[after] = len(beats) - 1 + (times[after] - beats[-1]) / period
+        return positions
 
 
 def estimate_beats(audio: Audio) -> BeatGrid:

@@ -75,6 +75,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             data = ensure_demo_corpus(progress)
         print(f"no --data given: evaluating the built-in demo corpus in {data}")
     options = {} if args.negative_weight is None else {"negative_weight": args.negative_weight}
+    if args.beat_prior:
+        options["beat_prior"] = args.beat_prior
     if args.checkpoint is not None:
         options["checkpoint"] = str(args.checkpoint)
     config = EvaluationConfig(
@@ -165,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="encoder for --features learned (default checkpoints/default.pt)")
     evaluate.add_argument("--negative-weight", type=float, default=None,
                           help="γ of the active rule, 0–1 (default: session.NEGATIVE_WEIGHT)")
+    evaluate.add_argument("--beat-prior", type=float, default=0.0,
+                          help="λ of the beat-phase prior (beyond the paper; default 0 = off)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     train = commands.add_parser(

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .audio import load_audio
+from .beats import BeatGrid, estimate_beats
 from .dataset import CATEGORIES, Occurrence, SoundTruth, read_dataset
 from .errors import LoopfindError, SelectionError
 from .features import FEATURE_KINDS, FeatureTrack, extract_features
@@ -51,6 +52,7 @@ class EvaluationConfig:
     jobs: int = 0  # worker processes; 0 = one per CPU core
     negative_weight: float = NEGATIVE_WEIGHT  # γ of the active rule
     checkpoint: str | None = None  # encoder of the "learned" kind; None: the shipped default
+    beat_prior: float = 0.0  # λ of the session's beat-phase prior (0 = off, the paper)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ def evaluate_sound(
     tracks: dict[str, FeatureTrack],
     config: EvaluationConfig,
     searches: dict[tuple[str, int], WindowSearch],
+    beats: BeatGrid | None = None,
 ) -> list[SoundResult]:
     """Run every (features, strategy) on one sound. ``searches`` caches FFTs per window length."""
     results = []
@@ -154,6 +157,7 @@ def evaluate_sound(
                 session = RetrievalSession(
                     track, query.start_s, query.duration_s, config.patience, strategy,
                     search=searches[key], negative_weight=config.negative_weight,
+                    beats=beats, beat_prior=config.beat_prior,
                 )
                 hunt = simulate_user(session, sound.occurrences, qi)
                 recalls.append(hunt.found / (n - 1))
@@ -181,6 +185,7 @@ def evaluate_file(
             )
             for kind in config.features
         }
+        beats = estimate_beats(audio) if config.beat_prior > 0 else None
     except LoopfindError as error:
         return [], [f"{path.name}: {error}"]
     results, skipped = [], []
@@ -190,7 +195,7 @@ def evaluate_file(
             skipped.append(f"{sound.file} {sound.sound}: only one occurrence, nothing to find")
             continue
         try:
-            results += evaluate_sound(sound, tracks, config, searches)
+            results += evaluate_sound(sound, tracks, config, searches, beats)
         except SelectionError as error:
             skipped.append(f"{sound.file} {sound.sound}: {error}")
     return results, skipped

@@ -17,6 +17,12 @@ Formats:
 - MIDI (type 1, 480 ticks per beat, the estimated tempo): per event a marker meta message with
   the sound's name and a note (one pitch per sound, velocity from the confidence) lasting the
   event's duration.
+- osu! beatmap (``osu file format v14``, standard mode): one uninherited timing point at the
+  first beat with the estimated tempo, and a hit circle per event at its start (ms); each sound
+  has its own place on the 512 × 384 playfield and starts a new combo.
+- Beat Saber difficulty (v2 ``_notes`` layout, as in ``ExpertStandard.dat``): a note per event
+  at ``_time`` = start in beats at the estimated tempo (seconds × BPM / 60); each sound has its
+  own lane, layer and colour, cut direction any.
 """
 
 from __future__ import annotations
@@ -41,7 +47,12 @@ FORMATS = {  # name → (file extension, MIME type)
     "json": ("json", "application/json"),
     "audacity": ("txt", "text/plain"),
     "midi": ("mid", "audio/midi"),
+    "osu": ("osu", "text/plain"),
+    "beatsaber": ("dat", "application/json"),
 }
+OSU_PLAYFIELD = (512, 384)  # osu! pixels
+BEAT_SABER_LANES, BEAT_SABER_LAYERS = 4, 3
+BEAT_SABER_ANY_DIRECTION = 8
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,7 @@ def to_midi(events: Sequence[Event], track: TrackInfo) -> bytes:
     import mido
 
     ordered = _sorted(events)
-    tempo_bpm = track.beats.tempo_bpm if track.beats.has_beats else MIDI_DEFAULT_TEMPO_BPM
+    tempo_bpm = _tempo_bpm(track)
     ticks_per_second = MIDI_TICKS_PER_BEAT * tempo_bpm / 60.0
     pitch = {name: MIDI_FIRST_NOTE + k for k, name in enumerate(sounds_in_order(ordered))}
     timed: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []  # (tick, order, message)
@@ -166,6 +177,64 @@ def to_midi(events: Sequence[Event], track: TrackInfo) -> bytes:
     return out.getvalue()
 
 
+def _tempo_bpm(track: TrackInfo) -> float:
+    return track.beats.tempo_bpm if track.beats.has_beats else MIDI_DEFAULT_TEMPO_BPM
+
+
+def _osu_position(sound_index: int, n_sounds: int) -> tuple[int, int]:
+    """Sound k's place on the playfield: evenly round an ellipse inside the 512 × 384 field."""
+    angle = 2 * math.pi * sound_index / max(1, n_sounds)
+    width, height = OSU_PLAYFIELD
+    return (int(round(width / 2 + 0.35 * width * math.cos(angle))),
+            int(round(height / 2 + 0.35 * height * math.sin(angle))))
+
+
+def to_osu(events: Sequence[Event], track: TrackInfo) -> str:
+    ordered = _sorted(events)
+    names = sounds_in_order(ordered)
+    tempo = _tempo_bpm(track)
+    offset_ms = int(round(1000 * track.beats.beat_times_s[0])) if track.beats.has_beats else 0
+    title = _label_text(track.name.rsplit(".", 1)[0]).replace(",", " ")
+    lines = [
+        "osu file format v14", "",
+        "[General]", f"AudioFilename: {_label_text(track.name)}", "AudioLeadIn: 0",
+        "PreviewTime: -1", "Countdown: 0", "SampleSet: Normal", "StackLeniency: 0.7", "Mode: 0",
+        "", "[Metadata]", f"Title:{title}", f"TitleUnicode:{title}", "Artist:Unknown",
+        "ArtistUnicode:Unknown", "Creator:Loopfind", "Version:" + " + ".join(
+            _label_text(n).replace(",", " ") for n in names), "Source:", "Tags:loopfind",
+        "", "[Difficulty]", "HPDrainRate:5", "CircleSize:4", "OverallDifficulty:5",
+        "ApproachRate:7", "SliderMultiplier:1.4", "SliderTickRate:1",
+        "", "[TimingPoints]", f"{offset_ms},{60000.0 / tempo:.6f},4,1,0,100,1,0",
+        "", "[HitObjects]",
+    ]
+    previous = None
+    for e in ordered:
+        x, y = _osu_position(names.index(e.sound), len(names))
+        kind = 1 | (4 if e.sound != previous else 0)  # hit circle; a new sound = new combo
+        lines.append(f"{x},{y},{int(round(1000 * e.start_s))},{kind},0,0:0:0:0:")
+        previous = e.sound
+    return "\n".join(lines) + "\n"
+
+
+def to_beat_saber(events: Sequence[Event], track: TrackInfo) -> str:
+    ordered = _sorted(events)
+    names = sounds_in_order(ordered)
+    beats_per_second = _tempo_bpm(track) / 60.0
+    notes = []
+    for e in ordered:
+        k = names.index(e.sound)
+        notes.append({
+            "_time": round(e.start_s * beats_per_second, 4),
+            "_lineIndex": k % BEAT_SABER_LANES,
+            "_lineLayer": (k // BEAT_SABER_LANES) % BEAT_SABER_LAYERS,
+            "_type": k % 2,  # 0 red, 1 blue
+            "_cutDirection": BEAT_SABER_ANY_DIRECTION,
+        })
+    document = {"_version": "2.2.0", "_notes": notes, "_obstacles": [], "_events": [],
+                "_customData": {"_bpm": round(_tempo_bpm(track), 3), "_sounds": names}}
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
 def export(events: Sequence[Event], track: TrackInfo, fmt: str) -> bytes:
     """The events in format ``fmt`` (a key of :data:`FORMATS`), as bytes ready to download."""
     if fmt == "csv":
@@ -176,6 +245,10 @@ def export(events: Sequence[Event], track: TrackInfo, fmt: str) -> bytes:
         return to_audacity_labels(events).encode()
     if fmt == "midi":
         return to_midi(events, track)
+    if fmt == "osu":
+        return to_osu(events, track).encode()
+    if fmt == "beatsaber":
+        return to_beat_saber(events, track).encode()
     raise SelectionError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 

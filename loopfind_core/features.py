@@ -108,6 +108,17 @@ def learned_features(audio: Audio, **options) -> FeatureTrack:
     return embed(audio, **options)
 
 
+def fused_features(audio: Audio, **options) -> FeatureTrack:
+    """MFCC and learned embeddings side by side, each standardised over the track and scaled
+    by 1/sqrt(its dimensions), so the squared distance is the mean per-dimension distance of
+    MFCC plus that of the learned kind: the two votes weigh the same. Options as ``learned``."""
+    mfcc = standardize_over_track(mfcc_features(audio).values) / np.sqrt(N_MFCC)
+    learned = learned_features(audio, **options).values
+    learned = learned / np.sqrt(learned.shape[1])
+    values = np.ascontiguousarray(np.hstack([mfcc, learned]), dtype=np.float32)
+    return FeatureTrack("fused", values, FRAME_RATE_HZ)
+
+
 FeatureExtractor = Callable[..., FeatureTrack]
 
 FEATURE_KINDS: MappingProxyType[str, FeatureExtractor] = MappingProxyType(
@@ -116,9 +127,12 @@ FEATURE_KINDS: MappingProxyType[str, FeatureExtractor] = MappingProxyType(
         "mel": mel_features,
         "mel-std": standardized_mel_features,
         "learned": learned_features,
+        "fused": fused_features,
     }
 )
-OPTIONS_OF_KIND = MappingProxyType({"learned": ("checkpoint", "device")})
+OPTIONS_OF_KIND = MappingProxyType(
+    {"learned": ("checkpoint", "device"), "fused": ("checkpoint", "device")}
+)
 
 
 def extract_features(audio: Audio, kind: str, **options) -> FeatureTrack:

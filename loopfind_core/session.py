@@ -20,8 +20,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from .beats import BeatGrid
 from .errors import SelectionError
 from .features import FeatureTrack
 from .search import WindowSearch, allowed_starts, best_allowed_start
@@ -94,6 +96,11 @@ class RetrievalSession:
         search: a prebuilt :class:`WindowSearch` for this track and window length, to share
             the track's FFT between sessions.
         negative_weight: γ of the ``active`` rule, from 0 (ignore rejections) to 1.
+        beats: the track's beat grid, for ``beat_prior``.
+        beat_prior: λ ≥ 0 of the beat-phase prior (beyond the paper; 0 = off): every score
+            gets + λ · s · (2·Δφ)², where Δφ ∈ [0, ½] is how far the window's start lies from
+            the query's phase on the beat grid (in beats, wrapped) and s the query's median
+            distance — loops and samples in electronic music recur at the same beat phase.
     """
 
     def __init__(
@@ -107,6 +114,8 @@ class RetrievalSession:
         device: str | torch.device | None = None,
         search: WindowSearch | None = None,
         negative_weight: float = NEGATIVE_WEIGHT,
+        beats: BeatGrid | None = None,
+        beat_prior: float = 0.0,
     ) -> None:
         self.features = track_features
         self.query_frame, self.window_frames = query_window_frames(track_features, t0, d)
@@ -124,6 +133,14 @@ class RetrievalSession:
         if search is None or search.window_frames != self.window_frames:
             search = WindowSearch(track_features.values, self.window_frames, device=device)
         self._search = search
+        if beat_prior < 0 or not math.isfinite(beat_prior):
+            raise SelectionError(f"beat_prior must be a number ≥ 0, not {beat_prior}.")
+        self.beat_prior = float(beat_prior)
+        self._phase_penalty = (
+            beat_phase_penalty(beats, self.query_frame, search.n_starts,
+                               track_features.frame_rate_hz, search.device)
+            if beat_prior > 0 and beats is not None and beats.has_beats else None
+        )
         self._profiles: dict[int, torch.Tensor] = {}  # start frame → distance profile
         self._history: list[Answer] = []
         self._pending: Candidate | None = None
@@ -208,13 +225,18 @@ class RetrievalSession:
     def scores(self) -> torch.Tensor:
         """The strategy's score of every start frame, shape (n_starts,); lower is better."""
         if self.strategy == "naive":
-            return self._profile(self.query_frame)
-        positives = [self.query_frame] + [c.start_frame for c in self.found]
-        negatives = [c.start_frame for c in self.rejected]
-        return active_scores(
-            [self._profile(f) for f in positives], [self._profile(f) for f in negatives],
-            self.negative_weight,
-        )
+            score = self._profile(self.query_frame)
+        else:
+            positives = [self.query_frame] + [c.start_frame for c in self.found]
+            negatives = [c.start_frame for c in self.rejected]
+            score = active_scores(
+                [self._profile(f) for f in positives], [self._profile(f) for f in negatives],
+                self.negative_weight,
+            )
+        if self._phase_penalty is not None:
+            typical = float(self._profile(self.query_frame).median())
+            score = score + self.beat_prior * typical * self._phase_penalty
+        return score
 
     def _best_candidate(self) -> Candidate | None:
         blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
@@ -234,6 +256,17 @@ class RetrievalSession:
             distance=distance,
             start_frame=start_frame,
         )
+
+
+def beat_phase_penalty(beats: BeatGrid, query_frame: int, n_starts: int,
+                       frame_rate_hz: float, device: torch.device) -> torch.Tensor:
+    """(2·Δφ)² ∈ [0, 1] per start frame, shape (n_starts,): Δφ is the distance, in beats and
+    wrapped to [0, ½], between a start's phase on the beat grid and the query start's phase."""
+    positions = beats.beat_positions(np.arange(n_starts) / frame_rate_hz)
+    phase = positions - np.floor(positions)
+    delta = np.abs(phase - phase[min(query_frame, n_starts - 1)])
+    delta = np.minimum(delta, 1.0 - delta)
+    return torch.as_tensor((2.0 * delta) ** 2, dtype=torch.float32, device=device)
 
 
 def query_window_frames(features: FeatureTrack, t0: float, d: float) -> tuple[int, int]:

@@ -33,8 +33,8 @@ st.dataframe(pd.DataFrame([
 ]), hide_index=True, key="events_table")
 
 LABELS = {"csv": "CSV", "json": "JSON (game engines)", "audacity": "Audacity labels",
-          "midi": "MIDI markers"}
-columns = st.columns(len(FORMATS))
+          "midi": "MIDI markers", "osu": "osu! beatmap", "beatsaber": "Beat Saber notes"}
+columns = st.columns(3) + st.columns(3)
 for column, fmt in zip(columns, FORMATS):
     column.download_button(
         LABELS[fmt], data=export(events, info, fmt), file_name=export_file_name(info, fmt),

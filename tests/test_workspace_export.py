@@ -30,9 +30,11 @@ from loopfind_core.export import (
     export,
     export_file_name,
     to_audacity_labels,
+    to_beat_saber,
     to_csv,
     to_json,
     to_midi,
+    to_osu,
 )
 from loopfind_core.features import extract_features
 from loopfind_core.figures import (
@@ -213,3 +215,36 @@ def test_the_demo_track_is_the_demo_corpus_first_track(tmp_path):
     small = generate_corpus(tmp_path / "c", 2, 77)
     again, _ = sf.read(small[1], dtype="float32")
     assert np.max(np.abs(again - corpus_track(77, 1).samples)) < 1e-4
+
+
+def test_osu_beatmap_follows_the_v14_layout():
+    text = to_osu(EVENTS, TRACK)
+    lines = text.splitlines()
+    assert lines[0] == "osu file format v14"
+    sections = [line for line in lines if line.startswith("[")]
+    assert sections == ["[General]", "[Metadata]", "[Difficulty]", "[TimingPoints]",
+                        "[HitObjects]"]
+    timing = lines[lines.index("[TimingPoints]") + 1].split(",")
+    assert len(timing) == 8 and int(timing[0]) == 500 and float(timing[1]) == 500.0
+    assert timing[6] == "1"  # uninherited: it sets the tempo
+    objects = [line.split(",") for line in lines[lines.index("[HitObjects]") + 1:] if line]
+    assert [int(o[2]) for o in objects] == [2000, 3100, 11700]
+    for x, y, _, kind, hit_sound, sample in objects:
+        assert 0 <= int(x) <= 512 and 0 <= int(y) <= 384
+        assert int(kind) & 1 and hit_sound == "0" and sample == "0:0:0:0:"
+    assert [int(o[3]) & 4 for o in objects] == [4, 4, 0]  # each sound starts a combo
+    assert (objects[1][0], objects[1][1]) == (objects[2][0], objects[2][1])  # same sound, place
+    assert "AudioFilename: my track.wav" in lines
+
+
+def test_beat_saber_notes_follow_the_v2_layout():
+    document = json.loads(to_beat_saber(EVENTS, TRACK))
+    assert document["_version"].startswith("2.") and document["_obstacles"] == []
+    notes = document["_notes"]
+    assert [n["_time"] for n in notes] == [4.0, 6.2, 23.4]  # seconds × 120 / 60
+    for note in notes:
+        assert set(note) == {"_time", "_lineIndex", "_lineLayer", "_type", "_cutDirection"}
+        assert 0 <= note["_lineIndex"] <= 3 and 0 <= note["_lineLayer"] <= 2
+        assert note["_type"] in (0, 1) and 0 <= note["_cutDirection"] <= 8
+    assert notes[1]["_lineIndex"] == notes[2]["_lineIndex"] != notes[0]["_lineIndex"]
+    assert export(EVENTS, TRACK, "beatsaber").startswith(b"{")
