@@ -5,6 +5,7 @@ Commands:
     evaluate  the paper's protocol with a simulated user, on any dataset folder
     train     train the learned encoder without labels (runs under torchrun too)
     bench     speed and memory of the core on a generated 7.5-minute track
+    hunt      find every occurrence of a sound in a track by answering yes/no; export them
 """
 
 from __future__ import annotations
@@ -131,6 +132,77 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+HUNT_KEYS = "[y]es / [n]o / [u]ndo / [d]one"
+
+
+def _answer_from_truth(candidate, occurrences, found: set[int], duration_s: float) -> bool:
+    """The simulated user of ``evaluate``: yes iff the candidate covers half of an unfound one."""
+    from .evaluate import MATCH_OVERLAP_FRACTION, overlap_s
+
+    best = max((i for i in range(len(occurrences)) if i not in found), default=None,
+               key=lambda i: overlap_s(candidate.start_s, candidate.end_s,
+                                       occurrences[i].start_s, occurrences[i].end_s))
+    if best is None:
+        return False
+    shared = overlap_s(candidate.start_s, candidate.end_s, occurrences[best].start_s,
+                       occurrences[best].end_s)
+    if shared >= MATCH_OVERLAP_FRACTION * duration_s:
+        found.add(best)
+        return True
+    return False
+
+
+def cmd_hunt(args: argparse.Namespace) -> int:
+    from .audio import load_audio
+    from .compare import matching_sound
+    from .dataset import read_dataset
+    from .export import export, format_of_path
+    from .workspace import Workspace
+
+    formats = [format_of_path(path) for path in args.out]  # refuse a bad name before hunting
+    audio = load_audio(args.track)
+    truth = ()
+    if args.answers_from is not None:
+        name = Path(args.track).name
+        truth = tuple(s for s in read_dataset(args.answers_from).sounds() if s.file == name)
+    workspace = Workspace(audio, truth)
+    workspace.select(args.start, args.duration, snap_to_beats=args.snap)
+    hunt = workspace.start_hunt(args.features, args.strategy, args.patience, args.name)
+    session = hunt.session
+    matched = matching_sound(truth, workspace.selection.start_s, workspace.selection.duration_s)
+    if truth and matched is None:
+        raise LoopfindError("--answers-from: the selection covers no annotated sound.")
+    found_truth = {matched[1]} if matched else set()
+    print(f"hunting {hunt.sound!r}: {workspace.selection.duration_s:.2f} s from "
+          f"{workspace.selection.start_s:.2f} s, {hunt.kind}/{hunt.strategy}, patience "
+          f"{session.patience}")
+    while (candidate := session.propose()) is not None:
+        prompt = (f"candidate {len(session.history) + 1} at {candidate.start_s:8.2f} s "
+                  f"(similarity {session.confidence(candidate):.0%})")
+        if matched:
+            yes = _answer_from_truth(candidate, matched[0].occurrences, found_truth,
+                                     workspace.selection.duration_s)
+            print(f"{prompt}: {'yes' if yes else 'no'}")
+            session.answer(yes)
+            continue
+        reply = input(f"{prompt} — {HUNT_KEYS}? ").strip().lower()[:1]
+        if reply == "y" or reply == "n":
+            session.answer(reply == "y")
+        elif reply == "u":
+            session.undo()
+        elif reply == "d":
+            session.finish()
+        else:
+            print(f"answer with {HUNT_KEYS}")
+    events = workspace.events()
+    print(f"{len(events)} occurrences (the query included): "
+          + ", ".join(f"{e.start_s:.2f}" for e in events))
+    for path, fmt in zip(args.out, formats):
+        Path(path).write_bytes(export(events, workspace.track_info, fmt))
+        print(f"wrote {path} ({fmt})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loopfind_core",
@@ -209,6 +281,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--checkpoint", type=Path, default=None,
                        help="encoder for the learned kind (default checkpoints/default.pt)")
     bench.set_defaults(run=cmd_bench)
+
+    hunt = commands.add_parser(
+        "hunt", help="find every occurrence of a sound by answering yes/no, then export")
+    hunt.add_argument("track", type=Path, help="audio file (WAV, FLAC, OGG, MP3, AIFF)")
+    hunt.add_argument("--start", type=float, required=True, help="query start, seconds")
+    hunt.add_argument("--duration", type=float, required=True, help="query length, seconds")
+    hunt.add_argument("--snap", action="store_true", help="snap the query to the beat grid")
+    hunt.add_argument("--features", default="learned",
+                      help="feature kind (default learned): mfcc, mel, mel-std, learned, fused")
+    hunt.add_argument("--strategy", default="active", help="active (default) or naive")
+    hunt.add_argument("--patience", type=int, default=5, help="rejections allowed (default 5)")
+    hunt.add_argument("--name", default="", help="the sound's name in the exports")
+    hunt.add_argument("--out", type=Path, nargs="*", default=[],
+                      help="export files; the format follows the extension: .csv, .json, "
+                           ".txt (Audacity labels), .mid, .osu, .dat (Beat Saber)")
+    hunt.add_argument("--answers-from", type=Path, default=None,
+                      help="answer from this dataset folder's ground truth instead of asking")
+    hunt.set_defaults(run=cmd_hunt)
     return parser
 
 

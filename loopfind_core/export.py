@@ -252,6 +252,21 @@ def export(events: Sequence[Event], track: TrackInfo, fmt: str) -> bytes:
     raise SelectionError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 
+EXTENSION_FORMATS = {"csv": "csv", "json": "json", "txt": "audacity", "mid": "midi",
+                     "midi": "midi", "osu": "osu", "dat": "beatsaber"}
+
+
+def format_of_path(path: str) -> str:
+    """The export format a file name asks for, by its extension."""
+    extension = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else ""
+    if extension not in EXTENSION_FORMATS:
+        raise SelectionError(
+            f"Cannot tell the export format of {str(path)!r}: use one of the extensions "
+            f"{', '.join('.' + e for e in EXTENSION_FORMATS)}."
+        )
+    return EXTENSION_FORMATS[extension]
+
+
 def export_file_name(track: TrackInfo, fmt: str) -> str:
     """A safe download name: the track's stem (letters, digits, - and _ only) + the format's
     extension. User-typed names never reach a path."""

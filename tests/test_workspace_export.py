@@ -248,3 +248,35 @@ def test_beat_saber_notes_follow_the_v2_layout():
         assert note["_type"] in (0, 1) and 0 <= note["_cutDirection"] <= 8
     assert notes[1]["_lineIndex"] == notes[2]["_lineIndex"] != notes[0]["_lineIndex"]
     assert export(EVENTS, TRACK, "beatsaber").startswith(b"{")
+
+
+def test_cli_hunt_answers_from_ground_truth_and_writes_every_format(tmp_path, capsys):
+    from loopfind_core.cli import main
+
+    folder = ensure_demo_track()
+    stab = {s.sound: s for s in read_dataset(folder).sounds()}["loop_stab_1"]
+    query = stab.occurrences[0]
+    outs = [tmp_path / f"e.{x}" for x in ("csv", "json", "txt", "mid", "osu", "dat")]
+    code = main(["hunt", str(folder / "track_000_house.flac"), "--start", str(query.start_s),
+                 "--duration", str(query.duration_s), "--features", "mel",
+                 "--answers-from", str(folder), "--name", "stab", "--out", *map(str, outs)])
+    assert code == 0
+    document = json.loads(outs[1].read_text())
+    assert document["sound"] == "stab" and len(document["events"]) >= 4
+    assert all(path.stat().st_size > 0 for path in outs)
+    assert main(["hunt", str(folder / "track_000_house.flac"), "--start", "1",
+                 "--duration", "1", "--out", str(tmp_path / "x.xml")]) == 2
+    assert "Cannot tell the export format" in capsys.readouterr().err
+
+
+def test_cli_hunt_asks_and_understands_undo_and_done(planted_wav, tmp_path, monkeypatch, capsys):
+    from loopfind_core.cli import main
+
+    replies = iter(["y", "?", "u", "y", "n", "d"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
+    out = tmp_path / "zap.csv"
+    assert main(["hunt", str(planted_wav), "--start", "3.1", "--duration", "0.6",
+                 "--features", "mfcc", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2  # the query and the one kept "yes" (undo took the first back)
+    assert "answer with" in capsys.readouterr().out
