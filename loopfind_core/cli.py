@@ -64,6 +64,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import (
         EvaluationConfig,
         evaluate_dataset,
+        format_auto_accept,
         format_effort,
         format_table,
         write_json,
@@ -78,6 +79,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     options = {} if args.negative_weight is None else {"negative_weight": args.negative_weight}
     if args.beat_prior:
         options["beat_prior"] = args.beat_prior
+    if args.auto_accept:
+        options["auto_accept"] = tuple(float(x) for x in args.auto_accept)
     if args.checkpoint is not None:
         options["checkpoint"] = str(args.checkpoint)
     config = EvaluationConfig(
@@ -89,6 +92,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_table(report))
     print()
     print(format_effort(report))
+    if report.auto_accept:
+        print()
+        print(f"auto-accept after {config.manual_answers} answers:")
+        print(format_auto_accept(report))
     print(f"({report.seconds:.1f} s; patience {args.patience}; queries: {args.queries})")
     if report.skipped:
         print(f"skipped {len(report.skipped)}: " + "; ".join(report.skipped[:5]))
@@ -241,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="γ of the active rule, 0–1 (default: session.NEGATIVE_WEIGHT)")
     evaluate.add_argument("--beat-prior", type=float, default=0.0,
                           help="λ of the beat-phase prior (beyond the paper; default 0 = off)")
+    evaluate.add_argument("--auto-accept", type=_comma_list, default=(),
+                          help="confidence thresholds (0–1) at which to simulate accepting "
+                               "every remaining candidate after 3 answers, e.g. 0.3,0.5,0.7")
     evaluate.set_defaults(run=cmd_evaluate)
 
     train = commands.add_parser(

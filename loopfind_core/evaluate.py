@@ -53,6 +53,8 @@ class EvaluationConfig:
     negative_weight: float = NEGATIVE_WEIGHT  # γ of the active rule
     checkpoint: str | None = None  # encoder of the "learned" kind; None: the shipped default
     beat_prior: float = 0.0  # λ of the session's beat-phase prior (0 = off, the paper)
+    auto_accept: tuple[float, ...] = ()  # confidence thresholds to simulate auto-accept at
+    manual_answers: int = 3  # answers the simulated user gives before auto-accepting
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,42 @@ class RecallRow:
 
 
 @dataclass(frozen=True)
+class AutoAcceptResult:
+    """One hunt: ``manual_answers`` answers from the truth, then auto-accept at ``threshold``."""
+
+    file: str
+    category: str
+    sound: str
+    features: str
+    strategy: str
+    threshold: float
+    to_find: int  # occurrences other than the query
+    correct: int  # windows accepted (by the user or automatically) that are occurrences
+    wrong: int  # windows accepted automatically that are not
+    answers: int  # the user's answers
+    estimated_precision: float  # session.precision_estimate(threshold) before auto-accepting
+
+
+@dataclass(frozen=True)
+class AutoAcceptRow:
+    features: str
+    strategy: str
+    category: str
+    threshold: float
+    precision: float  # all correct / all accepted, pooled over hunts
+    recall: float  # mean over hunts of correct / to_find
+    answers: float  # mean user answers per hunt
+    estimated_precision: float  # mean of the estimates the user was shown (nan-free hunts)
+    n_hunts: int
+
+
+@dataclass(frozen=True)
 class EvaluationReport:
     rows: tuple[RecallRow, ...]
     sounds: tuple[SoundResult, ...]
     skipped: tuple[str, ...]  # sounds or files that could not be evaluated, with the reason
     seconds: float  # wall time of the whole evaluation
+    auto_accept: tuple[AutoAcceptRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,23 +148,67 @@ def simulate_user(
     unfound = set(range(len(occurrences))) - {query_index}
     answers = 0
     while (candidate := session.propose()) is not None:
-        overlaps = {
-            i: overlap_s(
-                candidate.start_s, candidate.end_s, occurrences[i].start_s, occurrences[i].end_s
-            )
-            for i in unfound
-        }
-        match = max(overlaps, key=lambda i: (overlaps[i], -i), default=None)
-        is_match = match is not None and overlaps[match] >= needed_s
-        if is_match:
-            unfound.discard(match)
-        session.answer(is_match)
+        match = _is_occurrence(candidate, occurrences, unfound, needed_s)
+        unfound.discard(match)
+        session.answer(match is not None)
         answers += 1
     return SimulatedHunt(found=len(occurrences) - 1 - len(unfound), answers=answers)
 
 
+def _is_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],
+                   needed_s: float) -> int | None:
+    """The unfound occurrence ``candidate`` covers enough of (the simulated user's rule)."""
+    overlaps = {i: overlap_s(candidate.start_s, candidate.end_s, occurrences[i].start_s,
+                             occurrences[i].end_s) for i in unfound}
+    match = max(overlaps, key=lambda i: (overlaps[i], -i), default=None)
+    return match if match is not None and overlaps[match] >= needed_s else None
+
+
+def simulate_auto_accept(
+    session: RetrievalSession, occurrences: Sequence[Occurrence], query_index: int,
+    threshold: float, manual_answers: int,
+) -> tuple[int, int, int, float]:
+    """The user answers ``manual_answers`` proposals from the truth, then accepts every next
+    proposal at least ``threshold`` confident and stops. Returns (correct, wrong, answers,
+    the precision estimate shown before accepting)."""
+    needed_s = MATCH_OVERLAP_FRACTION * occurrences[query_index].duration_s
+    unfound = set(range(len(occurrences))) - {query_index}
+    answers = 0
+    while answers < manual_answers and (candidate := session.propose()) is not None:
+        match = _is_occurrence(candidate, occurrences, unfound, needed_s)
+        unfound.discard(match)
+        session.answer(match is not None)
+        answers += 1
+    estimate, _ = session.precision_estimate(threshold)
+    correct = len(occurrences) - 1 - len(unfound)
+    wrong = 0
+    for candidate in session.auto_accept(threshold):
+        match = _is_occurrence(candidate, occurrences, unfound, needed_s)
+        if match is None:
+            wrong += 1
+        else:
+            unfound.discard(match)
+            correct += 1
+    return correct, wrong, answers, estimate
+
+
 def _query_indices(sound: SoundTruth, queries: str) -> range:
     return range(len(sound.occurrences)) if queries == ALL else range(1)
+
+
+def _session(track: FeatureTrack, kind: str, strategy: str, query: Occurrence,
+             config: EvaluationConfig, searches: dict[tuple[str, int], WindowSearch],
+             beats: BeatGrid | None) -> RetrievalSession:
+    """A session on ``query``, sharing the track's FFT per (kind, window length)."""
+    _, window_frames = query_window_frames(track, query.start_s, query.duration_s)
+    key = (kind, window_frames)
+    if key not in searches:
+        searches[key] = WindowSearch(track.values, window_frames, device=config.device)
+    return RetrievalSession(
+        track, query.start_s, query.duration_s, config.patience, strategy,
+        search=searches[key], negative_weight=config.negative_weight,
+        beats=beats, beat_prior=config.beat_prior,
+    )
 
 
 def evaluate_sound(
@@ -145,20 +222,11 @@ def evaluate_sound(
     results = []
     n = len(sound.occurrences)
     for kind in config.features:
-        track = tracks[kind]
         for strategy in config.strategies:
             recalls, answers, found = [], [], []
             for qi in _query_indices(sound, config.queries):
-                query = sound.occurrences[qi]
-                _, window_frames = query_window_frames(track, query.start_s, query.duration_s)
-                key = (kind, window_frames)
-                if key not in searches:
-                    searches[key] = WindowSearch(track.values, window_frames, device=config.device)
-                session = RetrievalSession(
-                    track, query.start_s, query.duration_s, config.patience, strategy,
-                    search=searches[key], negative_weight=config.negative_weight,
-                    beats=beats, beat_prior=config.beat_prior,
-                )
+                session = _session(tracks[kind], kind, strategy, sound.occurrences[qi], config,
+                                   searches, beats)
                 hunt = simulate_user(session, sound.occurrences, qi)
                 recalls.append(hunt.found / (n - 1))
                 answers.append(hunt.answers)
@@ -173,10 +241,34 @@ def evaluate_sound(
     return results
 
 
+def evaluate_auto_accept(
+    sound: SoundTruth,
+    tracks: dict[str, FeatureTrack],
+    config: EvaluationConfig,
+    searches: dict[tuple[str, int], WindowSearch],
+    beats: BeatGrid | None = None,
+) -> list[AutoAcceptResult]:
+    """Auto-accept after ``config.manual_answers`` answers, at each threshold, per method."""
+    results = []
+    for kind in config.features:
+        for strategy in config.strategies:
+            for threshold in config.auto_accept:
+                for qi in _query_indices(sound, config.queries):
+                    session = _session(tracks[kind], kind, strategy, sound.occurrences[qi],
+                                       config, searches, beats)
+                    correct, wrong, answers, estimate = simulate_auto_accept(
+                        session, sound.occurrences, qi, threshold, config.manual_answers)
+                    results.append(AutoAcceptResult(
+                        sound.file, sound.category, sound.sound, kind, strategy, threshold,
+                        len(sound.occurrences) - 1, correct, wrong, answers, estimate))
+    return results
+
+
 def evaluate_file(
     path: Path, sounds: Sequence[SoundTruth], config: EvaluationConfig
-) -> tuple[list[SoundResult], list[str]]:
-    """Evaluate every sound of one audio file. Returns results and skip reasons."""
+) -> tuple[list[SoundResult], list[str], list[AutoAcceptResult]]:
+    """Evaluate every sound of one audio file. Returns results, skip reasons and the
+    auto-accept hunts (when ``config.auto_accept`` has thresholds)."""
     try:
         audio = load_audio(path)
         tracks = {
@@ -187,8 +279,8 @@ def evaluate_file(
         }
         beats = estimate_beats(audio) if config.beat_prior > 0 else None
     except LoopfindError as error:
-        return [], [f"{path.name}: {error}"]
-    results, skipped = [], []
+        return [], [f"{path.name}: {error}"], []
+    results, skipped, auto = [], [], []
     searches: dict[tuple[str, int], WindowSearch] = {}
     for sound in sounds:
         if len(sound.occurrences) < 2:
@@ -196,9 +288,10 @@ def evaluate_file(
             continue
         try:
             results += evaluate_sound(sound, tracks, config, searches, beats)
+            auto += evaluate_auto_accept(sound, tracks, config, searches, beats)
         except SelectionError as error:
             skipped.append(f"{sound.file} {sound.sound}: {error}")
-    return results, skipped
+    return results, skipped, auto
 
 
 def _evaluate_file_in_worker(args: tuple[Path, tuple[SoundTruth, ...], EvaluationConfig]):
@@ -259,6 +352,7 @@ def evaluate_dataset(
     jobs = min(len(tasks), config.jobs or os.cpu_count() or 1)
     results: list[SoundResult] = []
     skipped: list[str] = []
+    auto: list[AutoAcceptResult] = []
     progress(0, len(tasks), "evaluating")
     if jobs <= 1:
         outcomes: Iterable = (evaluate_file(*task) for task in tasks)
@@ -267,9 +361,10 @@ def evaluate_dataset(
         executor = ProcessPoolExecutor(max_workers=jobs)
         outcomes = executor.map(_evaluate_file_in_worker, tasks)
     try:
-        for done, (file_results, file_skipped) in enumerate(outcomes, start=1):
+        for done, (file_results, file_skipped, file_auto) in enumerate(outcomes, start=1):
             results += file_results
             skipped += file_skipped
+            auto += file_auto
             progress(done, len(tasks), "evaluating")
     finally:
         if executor is not None:
@@ -278,8 +373,40 @@ def evaluate_dataset(
         log.warning("skipped %s", reason)
     return EvaluationReport(
         rows=summarize(results), sounds=tuple(results), skipped=tuple(skipped),
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, auto_accept=summarize_auto_accept(auto),
     )
+
+
+def summarize_auto_accept(results: Iterable[AutoAcceptResult]) -> tuple[AutoAcceptRow, ...]:
+    """Per features × strategy × category (and ``all``) × threshold."""
+    groups: dict[tuple[str, str, str, float], list[AutoAcceptResult]] = defaultdict(list)
+    for r in results:
+        for category in (r.category, ALL):
+            groups[(r.features, r.strategy, category, r.threshold)].append(r)
+    rows = []
+    for (features, strategy, category, threshold), hunts in groups.items():
+        accepted = sum(h.correct + h.wrong for h in hunts)
+        estimates = [h.estimated_precision for h in hunts if math.isfinite(h.estimated_precision)]
+        rows.append(AutoAcceptRow(
+            features, strategy, category, threshold,
+            sum(h.correct for h in hunts) / accepted if accepted else math.nan,
+            float(np.mean([h.correct / h.to_find for h in hunts])),
+            float(np.mean([h.answers for h in hunts])),
+            float(np.mean(estimates)) if estimates else math.nan, len(hunts),
+        ))
+    return tuple(sorted(rows, key=lambda r: (r.features, r.strategy,
+                                             (*CATEGORIES, ALL).index(r.category), r.threshold)))
+
+
+def format_auto_accept(report: EvaluationReport) -> str:
+    """Auto-accept after a few answers: precision, recall and answers per threshold."""
+    headers = ["category", "method", "threshold", "precision", "estimated", "recall", "answers"]
+    lines = [[r.category, f"{r.features}/{r.strategy}", f"{r.threshold:.2f}",
+              f"{r.precision:.3f}", f"{r.estimated_precision:.3f}", f"{r.recall:.3f}",
+              f"{r.answers:.2f}"] for r in report.auto_accept]
+    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
+    rendered = [headers, ["-" * w for w in widths], *lines]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
 
 
 def _ordered_genres(rows: Iterable[RecallRow]) -> list[str]:
@@ -332,6 +459,7 @@ def _finite_or_none(record: dict) -> dict:
 def report_to_json(report: EvaluationReport) -> dict:
     return {
         "results": [_finite_or_none(asdict(r)) for r in report.rows],
+        "auto_accept": [_finite_or_none(asdict(r)) for r in report.auto_accept],
         "sounds": [asdict(s) for s in report.sounds],
         "skipped": list(report.skipped),
         "seconds": report.seconds,

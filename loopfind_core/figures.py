@@ -122,6 +122,7 @@ class TimelineMarks:
     rejected: Sequence[tuple[float, float]] = ()
     candidate: tuple[float, float] | None = None
     truth: Sequence[tuple[float, float]] = ()  # ground truth, when known and shown
+    automatic: Sequence[tuple[float, float]] = ()  # found windows accepted automatically
 
 
 def timeline_figure(envelope: Envelope, marks: TimelineMarks, height: int = 200) -> go.Figure:
@@ -131,7 +132,7 @@ def timeline_figure(envelope: Envelope, marks: TimelineMarks, height: int = 200)
         _region(fig, start, end, COLORS["truth"], dash=True)
     _region(fig, *marks.query, COLORS["query"], "query")
     for start, end in marks.found:
-        _region(fig, start, end, COLORS["found"])
+        _region(fig, start, end, COLORS["found"], dash=(start, end) in marks.automatic)
     for start, end in marks.rejected:
         _region(fig, start, end, COLORS["rejected"])
     if marks.candidate is not None:

@@ -57,6 +57,7 @@ class Answer:
 
     candidate: Candidate
     is_match: bool
+    auto: bool = False  # accepted by auto_accept(), not by the user
 
 
 def active_scores(
@@ -188,6 +189,50 @@ class RetrievalSession:
             raise SelectionError("The session is done: there is no candidate to answer.")
         self._history.append(Answer(candidate, bool(yes)))
         self._pending = None
+
+    def auto_accept(self, threshold: float) -> list[Candidate]:
+        """Accept, without asking, every next proposal whose :meth:`confidence` is at least
+        ``threshold``; stop at the first one below it (it stays pending) or when nothing is
+        left. Each is recorded as an automatic yes (:attr:`Answer.auto`), counts as a positive
+        for the next proposals, and can be taken back with :meth:`undo` one by one.
+
+        Returns:
+            The accepted candidates, in order.
+        """
+        if not 0.0 <= threshold <= 1.0:
+            raise SelectionError(f"The confidence threshold must be from 0 to 1, not {threshold}.")
+        accepted = []
+        while (candidate := self.propose()) is not None:
+            if self.confidence(candidate) < threshold:
+                break
+            self._history.append(Answer(candidate, True, auto=True))
+            self._pending = None
+            accepted.append(candidate)
+        return accepted
+
+    def revise(self, start_frame: int, yes: bool) -> None:
+        """Review an earlier answer (e.g. an automatic one): the answer about the window at
+        ``start_frame`` becomes the user's own ``yes`` or no. Later proposals use it."""
+        for i, answer in enumerate(self._history):
+            if answer.candidate.start_frame == start_frame:
+                self._history[i] = Answer(answer.candidate, bool(yes))
+                self._pending = None
+                return
+        raise SelectionError(f"No answer about the window at frame {start_frame} to revise.")
+
+    @property
+    def auto_accepted(self) -> list[Candidate]:
+        """Occurrences accepted automatically and not reviewed since."""
+        return [a.candidate for a in self._history if a.auto]
+
+    def precision_estimate(self, threshold: float) -> tuple[float, int]:
+        """How often the user said yes to proposals at least ``threshold`` confident:
+        (share of yes, number of such answers) over the user's own answers (automatic ones
+        excluded). The honest estimate of the precision auto-accepting at ``threshold`` would
+        have; (nan, 0) before any such answer."""
+        votes = [a.is_match for a in self._history
+                 if not a.auto and self.confidence(a.candidate) >= threshold]
+        return (sum(votes) / len(votes) if votes else math.nan), len(votes)
 
     def undo(self) -> Candidate | None:
         """Take back the last answer; its candidate is proposed again. Returns it (or None)."""

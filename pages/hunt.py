@@ -78,6 +78,19 @@ def finish() -> None:
         ws.hunt.session.finish()
 
 
+def accept_confident() -> None:
+    if ws.hunt is not None:
+        ws.hunt.session.auto_accept(float(st.session_state.sensitivity))
+
+
+def review(start_frame: int, yes: bool) -> None:
+    if ws.hunt is not None:
+        ws.hunt.session.revise(start_frame, yes)
+
+
+MIN_ANSWERS_FOR_AUTO = 2  # answers before auto-accept is offered: the estimate needs evidence
+
+
 def picture(start_s: float, end_s: float, chart_key: str) -> None:
     """The window's log-mel, small: the eye compares it with the other card's."""
     st.plotly_chart(
@@ -135,22 +148,29 @@ def panel() -> None:
     b4.button("Done", key="done", icon=":material/flag:", shortcut="D", disabled=not waiting,
               on_click=finish, use_container_width=True)
 
+    if waiting and len(session.history) >= MIN_ANSWERS_FOR_AUTO:
+        auto_accept_panel(session)
+
     marks = TimelineMarks(
         query=(q.start_s, q.end_s),
         found=[(c.start_s, c.end_s) for c in found],
         rejected=[(c.start_s, c.end_s) for c in rejected],
         candidate=(candidate.start_s, candidate.end_s) if candidate else None,
+        automatic=[(c.start_s, c.end_s) for c in session.auto_accepted],
     )
     st.plotly_chart(timeline_figure(app_state.envelope(key, ws.audio), marks),
                     key="timeline", config={"displaylogo": False})
-    st.caption("Timeline: blue = query, green = found, red = rejected, dotted orange = the "
-               "candidate now. Zoom by dragging on the plot; double-click to reset.")
+    st.caption("Timeline: blue = query, green = found (dotted edge: auto-accepted), red = "
+               "rejected, dotted orange = the candidate now. Zoom by dragging on the plot; "
+               "double-click to reset.")
     rows = [{"#": 0, "start": app_state.format_time(q.start_s), "seconds": round(q.start_s, 3),
              "duration (s)": round(q.duration_s, 3), "distance": 0.0, "similarity": 1.0,
              "note": "query"}]
+    automatic = {c.start_frame for c in session.auto_accepted}
     rows += [{"#": k, "start": app_state.format_time(c.start_s), "seconds": round(c.start_s, 3),
               "duration (s)": round(c.duration_s, 3), "distance": round(c.distance, 3),
-              "similarity": round(session.confidence(c), 3), "note": ""}
+              "similarity": round(session.confidence(c), 3),
+              "note": "auto-accepted" if c.start_frame in automatic else ""}
              for k, c in enumerate(found, start=1)]
     st.caption("Found: distance = the strategy's score when it was proposed (mean squared "
                "feature distance per frame; lower = closer); similarity = closeness to the query "
@@ -158,8 +178,36 @@ def panel() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="found_table",
                  column_config={"similarity": st.column_config.ProgressColumn(
                      "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+    if session.auto_accepted:
+        with st.expander(f"Review {len(session.auto_accepted)} auto-accepted occurrences"):
+            for c in session.auto_accepted:
+                c1, c2, c3, c4 = st.columns([1, 3, 1, 1], vertical_alignment="center")
+                c1.markdown(f"{app_state.format_time(c.start_s)} · "
+                            f"{session.confidence(c):.0%}")
+                c2.audio(app_state.clip(key, c.start_s, c.end_s, ws.audio), format="audio/wav")
+                c3.button("Keep", key=f"keep_{c.start_frame}", icon=":material/check:",
+                          on_click=review, args=(c.start_frame, True))
+                c4.button("Reject", key=f"reject_{c.start_frame}", icon=":material/close:",
+                          on_click=review, args=(c.start_frame, False))
     if not waiting:
         st.page_link("pages/export.py", label="Export →", icon=":material/download:")
+
+
+def auto_accept_panel(session) -> None:
+    """Offer to accept every remaining candidate above a confidence, with the precision the
+    user's own answers suggest for it."""
+    with st.container(border=True):
+        c1, c2, c3 = st.columns([2, 2, 1.2], vertical_alignment="center")
+        threshold = c1.slider("Sensitivity: accept at similarity ≥", 0.3, 0.95, 0.6, 0.05,
+                              key="sensitivity",
+                              help="Lower accepts more occurrences, and more mistakes.")
+        precision, count = session.precision_estimate(threshold)
+        c2.caption(
+            f"Your answers so far: {precision:.0%} of the {count} candidates at similarity ≥ "
+            f"{threshold:.2f} were right." if count else
+            f"No answered candidate reached {threshold:.2f} yet: no estimate of precision.")
+        c3.button("Accept all above", key="accept_confident", icon=":material/done_all:",
+                  on_click=accept_confident, use_container_width=True)
 
 
 panel()

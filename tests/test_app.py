@@ -193,3 +193,25 @@ def test_done_ends_a_hunt_early_and_a_second_sound_exports_with_the_first(stab_l
     on_page(app, "export")
     assert {c.label.split(" — ")[0] for c in app.checkbox} == {"stab", "sound 2"}
     assert {e.sound for e in workspace.events()} == {"stab", "sound 2"}
+
+
+def test_auto_accept_in_the_app_marks_and_lets_the_user_review(stab_loop):
+    app = on_page(fresh_app(), "select")
+    query = stab_loop.occurrences[0]
+    type_selection(app, query.start_s, query.duration_s)
+    on_page(app, "hunt")
+    next(b for b in app.button if b.label == "Start hunt").click()
+    app.run()
+    app.button(key="yes").click().run()
+    assert not [b for b in app.button if b.key == "accept_confident"], "needs 2 answers first"
+    app.button(key="no").click().run()
+    app.slider(key="sensitivity").set_value(0.3).run()
+    assert any("Your answers so far" in c.value or "No answered candidate" in c.value
+               for c in app.caption)
+    app.button(key="accept_confident").click().run()
+    assert not app.exception, app.exception
+    session = app.session_state.workspace.hunt.session
+    automatic = session.auto_accepted
+    assert automatic, "the demo stab has occurrences above similarity 0.3"
+    app.button(key=f"reject_{automatic[0].start_frame}").click().run()
+    assert automatic[0] in session.rejected and automatic[0] not in session.auto_accepted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -127,3 +128,16 @@ def test_rows_are_means_over_sounds(tiny_dataset):
     recalls = [s.recall for s in report.sounds]
     pooled = [r for r in report.rows if r.genre == "all" and r.category == "all"][0]
     assert pooled.recall == pytest.approx(np.mean(recalls))
+
+
+def test_auto_accept_is_measured_per_threshold(tiny_dataset):
+    config = EvaluationConfig(features=("mfcc",), strategies=("active",), jobs=1,
+                              auto_accept=(0.0, 0.5, 1.0), manual_answers=1)
+    report = evaluate_dataset(tiny_dataset, config)
+    rows = {(r.category, r.threshold): r for r in report.auto_accept}
+    assert {t for _, t in rows} == {0.0, 0.5, 1.0}
+    everything = rows[("all", 0.0)]  # accepting everything finds all, with mistakes
+    assert everything.recall == pytest.approx(1.0) and everything.precision < 1.0
+    nothing = rows[("all", 1.0)]  # accepting nothing: only the one manual answer counts
+    assert nothing.answers == 1.0
+    assert nothing.precision == 1.0 or math.isnan(nothing.precision)

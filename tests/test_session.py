@@ -161,3 +161,53 @@ def test_query_window_frames_rounds_to_frames(planted_mfcc):
     assert start == round(planted_mfcc.frame_rate_hz) and length == round(
         0.5 * planted_mfcc.frame_rate_hz
     )
+
+
+def test_auto_accept_takes_confident_proposals_and_undo_returns_them(planted, planted_mfcc):
+    session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
+    first = session.propose()
+    session.answer(is_planted(first, planted))
+    estimate, count = session.precision_estimate(0.42)  # planted copies: 0.70, 0.63, 0.46
+    assert (estimate, count) == (1.0, 1)
+    accepted = session.auto_accept(0.42)
+    assert len(accepted) == 2 and all(is_planted(c, planted) for c in accepted)
+    assert [a.auto for a in session.history] == [False, True, True]
+    pending = session.propose()
+    assert pending is not None and session.confidence(pending) < 0.42
+    assert session.precision_estimate(0.42)[1] == 1, "automatic answers are not evidence"
+    assert session.undo() == accepted[-1] and len(session.found) == 2
+    with pytest.raises(SelectionError, match="threshold"):
+        session.auto_accept(1.5)
+    assert np.isnan(RetrievalSession(planted_mfcc, 3.1, 0.6).precision_estimate(0.5)[0])
+
+
+def test_beat_prior_penalises_off_beat_starts(planted, planted_mfcc):
+    from loopfind_core.beats import BeatGrid
+    from loopfind_core.session import beat_phase_penalty
+
+    grid = BeatGrid(120.0, np.arange(0.0, 40.0, 0.5))
+    penalty = beat_phase_penalty(grid, query_frame=0, n_starts=100, frame_rate_hz=43.0664,
+                                 device=torch_cpu())
+    assert float(penalty[0]) == 0.0 and float(penalty.max()) <= 1.0
+    assert float(penalty[11]) == pytest.approx(1.0, abs=0.05)  # a quarter second: half a beat
+    session = RetrievalSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=1.0)
+    assert session.propose() is not None
+    with pytest.raises(SelectionError, match="beat_prior"):
+        RetrievalSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=-1.0)
+
+
+def torch_cpu():
+    import torch
+
+    return torch.device("cpu")
+
+
+def test_revising_an_automatic_answer_makes_it_the_users(planted, planted_mfcc):
+    session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
+    session.answer(True)
+    accepted = session.auto_accept(0.0)[:1] or [None]
+    assert session.auto_accepted and accepted[0] in session.auto_accepted
+    session.revise(accepted[0].start_frame, yes=False)
+    assert accepted[0] in session.rejected and accepted[0] not in session.auto_accepted
+    with pytest.raises(SelectionError, match="No answer"):
+        session.revise(-5, yes=True)
