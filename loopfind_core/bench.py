@@ -185,8 +185,8 @@ def run_bench(
     from .search import best_device
 
     kinds = tuple(kinds or FEATURE_KINDS)
-    if "learned" in kinds and not Path(checkpoint or DEFAULT_CHECKPOINT).is_file():
-        kinds = tuple(k for k in kinds if k != "learned")
+    if not Path(checkpoint or DEFAULT_CHECKPOINT).is_file():  # no encoder: no learned kinds
+        kinds = tuple(k for k in kinds if k not in ("learned", "fused"))
     with tempfile.TemporaryDirectory() as folder:
         path = write_bench_track(Path(folder), duration_s)
         baseline_s = _median_seconds(lambda: librosa_baseline(path), repeats)

@@ -96,7 +96,12 @@ def open_page(page, title: str) -> None:
 
 def plot_point(page, plot_index: int, time_s: float, row_fraction: float = 0.5):
     """Viewport (x, y) of ``time_s`` on plot ``plot_index``'s first x axis, at a height
-    ``row_fraction`` down its first y axis."""
+    ``row_fraction`` down its first y axis (waiting until plotly has drawn it)."""
+    page.wait_for_function(
+        "([i]) => { const gd = document.querySelectorAll('.js-plotly-plot')[i];"
+        " return gd && gd._fullLayout && gd._fullLayout.xaxis; }", arg=[plot_index],
+        timeout=60_000,
+    )
     return page.evaluate(
         """([index, t, f]) => {
             const gd = document.querySelectorAll('.js-plotly-plot')[index];

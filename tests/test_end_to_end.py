@@ -55,11 +55,12 @@ def test_cli_synth(tmp_path, capsys):
 
 def test_bench_runs_and_reports_every_kind(tmp_path):
     from loopfind_core.encoder import Encoder, EncoderConfig, save_checkpoint
+    from loopfind_core.features import FEATURE_KINDS
 
     checkpoint = tmp_path / "random.pt"
     save_checkpoint(checkpoint, Encoder(EncoderConfig()), np.zeros(128), np.ones(128), {})
     result = run_bench(duration_s=40.0, repeats=1, checkpoint=checkpoint)
-    assert {k.kind for k in result.kinds} == {"mfcc", "mel", "mel-std", "learned"}
+    assert {k.kind for k in result.kinds} == set(FEATURE_KINDS)
     for k in result.kinds:
         assert k.first_proposal_s > 0 and k.step_ms > 0 and k.memory_growth_mb > 0
     assert "targets" in format_bench(result)

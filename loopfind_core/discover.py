@@ -1,0 +1,199 @@
+"""Discovery: the sounds worth hunting in a track, found without a click.
+
+For a few window lengths — sample-sized (0.5 s, 1 s) and, when the track has a beat grid,
+1, 2 and 4 bars (else 2, 4 and 8 s) — anchor windows are taken every half window. Each anchor's
+distance profile (the same sliding search as a hunt, over the features reduced to their main
+directions for speed) gives its repetitions: non-overlapping windows closer than
+``max_relative_distance`` × the profile's median. An anchor's score is how far below that limit
+its repetitions are on average, times log2(1 + their number): close repetitions matter more
+than many.
+A window repeating more than ``MAX_REPETITIONS`` times is texture and is left out. Suggestions
+are picked greedily by score, loop-length and sample-length ones in turn; an anchor that
+overlaps a chosen suggestion's occurrences by more than half is the same sound at another
+phase and is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .beats import BeatGrid
+from .errors import SelectionError
+from .features import FeatureTrack
+from .search import WindowSearch, suppression_radius
+
+SAMPLE_LENGTHS_S = (0.5, 1.0)
+BAR_LENGTHS = (1, 2, 4)  # bars (4 beats) when the tempo is known
+FALLBACK_LOOP_LENGTHS_S = (2.0, 4.0, 8.0)
+ANCHORS_PER_WINDOW = 2  # anchors start every 1/2 window
+REDUCED_DIMS = 16  # principal directions kept for the search: 8× cheaper than 128 dims
+MAX_RELATIVE_DISTANCE = 0.45  # a repetition is closer than this × the median distance
+MAX_REPETITIONS = 24  # more is texture (a drum hit, a pad), not a sound worth hunting
+DEFAULT_SUGGESTIONS = 10
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A repeated sound: its best window and every window where it repeats (seconds)."""
+
+    start_s: float
+    duration_s: float
+    occurrences: tuple[tuple[float, float], ...]  # (start_s, end_s), the anchor included, sorted
+    score: float  # mean closeness (1 − distance / limit) × log2(1 + repetitions); higher = better
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+
+def window_lengths_s(beats: BeatGrid | None) -> list[float]:
+    """The window lengths tried, in seconds."""
+    if beats is not None and beats.has_beats:
+        loops = [4 * bars * beats.beat_period_s for bars in BAR_LENGTHS]
+    else:
+        loops = list(FALLBACK_LOOP_LENGTHS_S)
+    return list(SAMPLE_LENGTHS_S) + loops
+
+
+def reduce_dimensions(values: np.ndarray, dims: int = REDUCED_DIMS) -> np.ndarray:
+    """The features projected on their ``dims`` main principal directions (centred)."""
+    centred = values - values.mean(axis=0, keepdims=True)
+    if centred.shape[1] <= dims:
+        return np.ascontiguousarray(centred, dtype=np.float32)
+    _, _, directions = np.linalg.svd(centred[:: max(1, len(centred) // 4000)],
+                                     full_matrices=False)
+    return np.ascontiguousarray(centred @ directions[:dims].T, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    start: int  # frames
+    length: int  # frames
+    repetitions: tuple[tuple[int, float], ...]  # (start frame, relative distance)
+    score: float
+
+
+def _anchor(search: WindowSearch, start: int, limit: float) -> _Anchor:
+    """An anchor window and its repetitions: the non-overlapping windows (at most half a window
+    shared) closer than ``limit`` × the median distance, nearest first. A window that repeats
+    more than :data:`MAX_REPETITIONS` times is texture (a drum hit, a pad), not a sound worth
+    hunting: it gets no repetitions."""
+    profile = search.distance_profile(start).cpu().numpy()
+    median = float(np.median(profile))
+    if median <= 0:
+        return _Anchor(start, search.window_frames, (), 0.0)
+    relative = profile / median
+    radius = suppression_radius(search.window_frames)
+    blocked = np.zeros(len(relative), dtype=bool)
+    blocked[max(0, start - radius + 1) : start + radius] = True
+    candidates = np.flatnonzero(relative < limit)
+    repetitions = []
+    for frame in candidates[np.argsort(relative[candidates], kind="stable")]:
+        if blocked[frame]:
+            continue
+        repetitions.append((int(frame), float(relative[frame])))
+        if len(repetitions) > MAX_REPETITIONS:
+            return _Anchor(start, search.window_frames, (), 0.0)
+        blocked[max(0, frame - radius + 1) : frame + radius] = True
+    closeness = float(np.mean([1.0 - d / limit for _, d in repetitions])) if repetitions else 0.0
+    score = closeness * float(np.log2(1 + len(repetitions)))
+    return _Anchor(start, search.window_frames, tuple(sorted(repetitions)), score)
+
+
+def _overlap(a_start: int, a_length: int, b_start: int, b_length: int) -> int:
+    return max(0, min(a_start + a_length, b_start + b_length) - max(a_start, b_start))
+
+
+def discover(
+    track: FeatureTrack, beats: BeatGrid | None = None,
+    max_suggestions: int = DEFAULT_SUGGESTIONS,
+    max_relative_distance: float = MAX_RELATIVE_DISTANCE,
+) -> list[Suggestion]:
+    """The ``max_suggestions`` most clearly repeated sounds of ``track``: loop-length and
+    sample-length suggestions alternate (each ranked by score), so neither crowds out the
+    other."""
+    if max_suggestions < 1:
+        raise SelectionError("Ask for at least one suggestion.")
+    values = reduce_dimensions(track.values)
+    lengths = window_lengths_s(beats)
+    by_class: dict[bool, list[_Anchor]] = {True: [], False: []}  # is loop-length → anchors
+    for length_s in lengths:
+        length = max(2, track.seconds_to_frames(length_s))
+        if 3 * length > track.n_frames:
+            continue
+        search = WindowSearch(values, length, device="cpu")
+        for start in range(0, search.n_starts, max(1, length // ANCHORS_PER_WINDOW)):
+            anchor = _anchor(search, start, max_relative_distance)
+            if anchor.repetitions:
+                by_class[length_s > max(SAMPLE_LENGTHS_S)].append(anchor)
+    for anchors in by_class.values():
+        anchors.sort(key=lambda a: -a.score)
+    chosen: list[_Anchor] = []
+    taken: list[tuple[int, int]] = []  # (start, length) of every occurrence of a chosen sound
+    queues = [iter(by_class[True]), iter(by_class[False])]
+    while len(chosen) < max_suggestions and queues:
+        for queue in list(queues):
+            anchor = next((a for a in queue if not _is_taken(a, taken)), None)
+            if anchor is None:
+                queues.remove(queue)
+                continue
+            chosen.append(anchor)
+            taken += [(s, anchor.length) for s in _starts(anchor)]
+            if len(chosen) == max_suggestions:
+                break
+    return [_suggestion(track, a) for a in chosen]
+
+
+def _starts(anchor: _Anchor) -> list[int]:
+    return sorted([anchor.start] + [s for s, _ in anchor.repetitions])
+
+
+def _is_taken(anchor: _Anchor, taken: Sequence[tuple[int, int]]) -> bool:
+    """The anchor overlaps an occurrence of a chosen sound by more than half the shorter one:
+    it is that sound (or part of it) at another phase."""
+    return any(2 * _overlap(anchor.start, anchor.length, s, n) > min(anchor.length, n)
+               for s, n in taken)
+
+
+def _suggestion(track: FeatureTrack, anchor: _Anchor) -> Suggestion:
+    seconds = track.frames_to_seconds
+    duration = seconds(anchor.length)
+    starts = _starts(anchor)
+    return Suggestion(seconds(anchor.start), duration,
+                      tuple((seconds(s), seconds(s) + duration) for s in starts), anchor.score)
+
+
+@dataclass(frozen=True)
+class DiscoveryScore:
+    """How well the suggestions of one track cover its annotated sounds."""
+
+    sounds: int  # annotated sounds with at least two occurrences
+    discovered: int  # of those, how many a suggestion matches
+    occurrence_recall: float  # mean, over discovered sounds, of occurrences covered
+
+
+def score_suggestions(suggestions: Sequence[Suggestion], truth: Sequence) -> DiscoveryScore:
+    """A suggestion matches an annotated sound when at least two of its occurrences each cover
+    half of an occurrence of the sound (or of itself); its occurrence recall is the share of
+    the sound's occurrences some occurrence of the suggestion covers that way."""
+    from .evaluate import MATCH_OVERLAP_FRACTION, overlap_s
+
+    sounds = [s for s in truth if len(s.occurrences) >= 2]
+    discovered, recalls = 0, []
+    for sound in sounds:
+        best = 0.0
+        for suggestion in suggestions:
+            covered = {
+                i for i, o in enumerate(sound.occurrences) for start, end in suggestion.occurrences
+                if overlap_s(start, end, o.start_s, o.end_s)
+                >= MATCH_OVERLAP_FRACTION * min(end - start, o.duration_s)
+            }
+            if len(covered) >= 2:
+                best = max(best, len(covered) / len(sound.occurrences))
+        if best > 0:
+            discovered += 1
+            recalls.append(best)
+    return DiscoveryScore(len(sounds), discovered, float(np.mean(recalls)) if recalls else 0.0)
