@@ -89,7 +89,8 @@ def _anchor(search: WindowSearch, start: int, limit: float) -> _Anchor:
     radius = suppression_radius(search.window_frames)
     blocked = np.zeros(len(relative), dtype=bool)
     blocked[max(0, start - radius + 1) : start + radius] = True
-    candidates = np.flatnonzero(relative < limit)
+    minima = np.r_[True, relative[1:] <= relative[:-1]] & np.r_[relative[:-1] <= relative[1:], True]
+    candidates = np.flatnonzero(minima & (relative < limit))  # local minima below the limit
     repetitions = []
     for frame in candidates[np.argsort(relative[candidates], kind="stable")]:
         if blocked[frame]:
@@ -172,28 +173,39 @@ class DiscoveryScore:
 
     sounds: int  # annotated sounds with at least two occurrences
     discovered: int  # of those, how many a suggestion matches
-    occurrence_recall: float  # mean, over discovered sounds, of occurrences covered
+    occurrence_recall: float  # mean over discovered sounds: their occurrences covered
+    occurrence_precision: float  # mean over discovered sounds: the suggestion's windows on them
 
 
 def score_suggestions(suggestions: Sequence[Suggestion], truth: Sequence) -> DiscoveryScore:
-    """A suggestion matches an annotated sound when at least two of its occurrences each cover
-    half of an occurrence of the sound (or of itself); its occurrence recall is the share of
-    the sound's occurrences some occurrence of the suggestion covers that way."""
+    """A suggestion matches an annotated sound when at least two of its windows each cover half
+    of a different occurrence (or the occurrence half of the window). Per sound, the matching
+    suggestion with the best F1 counts: recall = the sound's occurrences covered, precision =
+    the suggestion's windows that cover one."""
     from .evaluate import MATCH_OVERLAP_FRACTION, overlap_s
 
+    def covers(start: float, end: float, o) -> bool:
+        return overlap_s(start, end, o.start_s, o.end_s) >= (
+            MATCH_OVERLAP_FRACTION * min(end - start, o.duration_s))
+
     sounds = [s for s in truth if len(s.occurrences) >= 2]
-    discovered, recalls = 0, []
+    recalls, precisions = [], []
     for sound in sounds:
-        best = 0.0
+        best = None
         for suggestion in suggestions:
-            covered = {
-                i for i, o in enumerate(sound.occurrences) for start, end in suggestion.occurrences
-                if overlap_s(start, end, o.start_s, o.end_s)
-                >= MATCH_OVERLAP_FRACTION * min(end - start, o.duration_s)
-            }
-            if len(covered) >= 2:
-                best = max(best, len(covered) / len(sound.occurrences))
-        if best > 0:
-            discovered += 1
-            recalls.append(best)
-    return DiscoveryScore(len(sounds), discovered, float(np.mean(recalls)) if recalls else 0.0)
+            covered = {i for i, o in enumerate(sound.occurrences)
+                       for start, end in suggestion.occurrences if covers(start, end, o)}
+            hits = sum(any(covers(start, end, o) for o in sound.occurrences)
+                       for start, end in suggestion.occurrences)
+            if len(covered) < 2:
+                continue
+            recall = len(covered) / len(sound.occurrences)
+            precision = hits / len(suggestion.occurrences)
+            f1 = 2 * recall * precision / (recall + precision)
+            if best is None or f1 > best[0]:
+                best = (f1, recall, precision)
+        if best is not None:
+            recalls.append(best[1])
+            precisions.append(best[2])
+    mean = lambda v: float(np.mean(v)) if v else 0.0  # noqa: E731
+    return DiscoveryScore(len(sounds), len(recalls), mean(recalls), mean(precisions))
