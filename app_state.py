@@ -98,6 +98,14 @@ def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
     return mel.values[first : max(first + 1, last)].T
 
 
+@st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S,
+               show_spinner="Looking for repeated sounds (a few seconds)…")
+def suggestions(content_hash: str, kind: str, _workspace: Workspace):
+    from loopfind_core.discover import discover
+
+    return discover(_workspace.feature_track(kind), _workspace.beats)
+
+
 # ----- the workspace of this browser session -------------------------------------------------
 
 

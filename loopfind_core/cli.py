@@ -6,6 +6,7 @@ Commands:
     train     train the learned encoder without labels (runs under torchrun too)
     bench     speed and memory of the core on a generated 7.5-minute track
     hunt      find every occurrence of a sound in a track by answering yes/no; export them
+    discover  the repeated sounds of a track worth hunting, or how well that works on a dataset
 """
 
 from __future__ import annotations
@@ -210,6 +211,40 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    from .discover import discover, evaluate_discovery
+
+    options = {"checkpoint": str(args.checkpoint)} if args.checkpoint else {}
+    if args.data is not None:
+        with progress_bar("discovering") as progress:
+            score = evaluate_discovery(args.data, args.features, args.top, progress, **options)
+        print(f"{score.discovered} of {score.sounds} annotated sounds "
+              f"({score.discovered / max(1, score.sounds):.1%}) are among the top {args.top} "
+              f"suggestions of their track; occurrence recall {score.occurrence_recall:.3f}, "
+              f"precision {score.occurrence_precision:.3f} ({args.features})")
+        return 0
+    if args.track is None:
+        raise LoopfindError("Give a TRACK to discover in, or --data DIR to measure discovery.")
+    from .audio import load_audio
+    from .beats import estimate_beats
+    from .features import extract_features
+
+    audio = load_audio(args.track)
+    track = extract_features(audio, args.features, **options)
+    suggestions = discover(track, estimate_beats(audio), args.top)
+    for rank, s in enumerate(suggestions, start=1):
+        print(f"{rank:2d}. {s.start_s:8.2f} s + {s.duration_s:5.2f} s: {len(s.occurrences):3d} "
+              f"occurrences (score {s.score:.2f}) at "
+              + ", ".join(f"{start:.1f}" for start, _ in s.occurrences))
+    if args.json:
+        args.json.write_text(json.dumps([
+            {"start": s.start_s, "duration": s.duration_s, "score": s.score,
+             "occurrences": [{"start": a, "end": b} for a, b in s.occurrences]}
+            for s in suggestions], indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loopfind_core",
@@ -309,6 +344,17 @@ def build_parser() -> argparse.ArgumentParser:
     hunt.add_argument("--answers-from", type=Path, default=None,
                       help="answer from this dataset folder's ground truth instead of asking")
     hunt.set_defaults(run=cmd_hunt)
+
+    discover = commands.add_parser(
+        "discover", help="the repeated sounds of a track worth hunting (no click needed)")
+    discover.add_argument("track", type=Path, nargs="?", help="audio file")
+    discover.add_argument("--data", type=Path, default=None,
+                          help="instead: measure discovery on this dataset folder")
+    discover.add_argument("--features", default="learned", help="feature kind (default learned)")
+    discover.add_argument("--top", type=int, default=10, help="suggestions per track (10)")
+    discover.add_argument("--checkpoint", type=Path, default=None, help="encoder for learned")
+    discover.add_argument("--json", type=Path, help="write the suggestions as JSON here")
+    discover.set_defaults(run=cmd_discover)
     return parser
 
 

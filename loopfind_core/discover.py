@@ -9,7 +9,7 @@ its repetitions are on average, times log2(1 + their number): close repetitions 
 than many.
 A window repeating more than ``MAX_REPETITIONS`` times is texture and is left out. Suggestions
 are picked greedily by score, loop-length and sample-length ones in turn; an anchor that
-overlaps a chosen suggestion's occurrences by more than half is the same sound at another
+overlaps a chosen suggestion's occurrences by more than a quarter is the same sound at another
 phase and is dropped.
 """
 
@@ -153,9 +153,9 @@ def _starts(anchor: _Anchor) -> list[int]:
 
 
 def _is_taken(anchor: _Anchor, taken: Sequence[tuple[int, int]]) -> bool:
-    """The anchor overlaps an occurrence of a chosen sound by more than half the shorter one:
-    it is that sound (or part of it) at another phase."""
-    return any(2 * _overlap(anchor.start, anchor.length, s, n) > min(anchor.length, n)
+    """The anchor overlaps an occurrence of a chosen sound by more than a quarter of the shorter
+    one: it is that sound (or part of it) at another phase."""
+    return any(4 * _overlap(anchor.start, anchor.length, s, n) > min(anchor.length, n)
                for s, n in taken)
 
 
@@ -209,3 +209,34 @@ def score_suggestions(suggestions: Sequence[Suggestion], truth: Sequence) -> Dis
             precisions.append(best[2])
     mean = lambda v: float(np.mean(v)) if v else 0.0  # noqa: E731
     return DiscoveryScore(len(sounds), len(recalls), mean(recalls), mean(precisions))
+
+
+def evaluate_discovery(
+    root, kind: str = "learned", max_suggestions: int = DEFAULT_SUGGESTIONS,
+    progress=None, checkpoint: str | None = None,
+) -> DiscoveryScore:
+    """Discovery on every file of a dataset folder, pooled over its sounds: the share of
+    annotated sounds among the top suggestions, and their occurrence recall and precision."""
+    from .audio import load_audio
+    from .beats import estimate_beats
+    from .dataset import read_dataset
+    from .features import extract_features
+
+    dataset = read_dataset(root)
+    sounds = dataset.sounds()
+    scores = []
+    for i, file in enumerate(dataset.files):
+        audio = load_audio(dataset.path_of(file))
+        track = extract_features(audio, kind, checkpoint=checkpoint)
+        suggestions = discover(track, estimate_beats(audio), max_suggestions)
+        scores.append(score_suggestions(suggestions, [s for s in sounds if s.file == file]))
+        if progress is not None:
+            progress(i + 1, len(dataset.files), file)
+    discovered = sum(s.discovered for s in scores)
+
+    def pooled(field: str) -> float:
+        return (sum(getattr(s, field) * s.discovered for s in scores) / discovered
+                if discovered else 0.0)
+
+    return DiscoveryScore(sum(s.sounds for s in scores), discovered,
+                          pooled("occurrence_recall"), pooled("occurrence_precision"))

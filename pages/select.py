@@ -60,6 +60,34 @@ if typed:
     except SelectionError as error:
         st.error(str(error))
 
+def hunt_suggestion(start_s: float, duration_s: float) -> None:
+    """One click: the suggestion becomes the selection and a hunt starts on it."""
+    ws.select(start_s, duration_s)
+    st.session_state.sel_start = round(start_s, 3)
+    st.session_state.sel_duration = round(duration_s, 3)
+    ws.start_hunt(app_state.feature_kinds()[0])
+    st.session_state.go_hunt = True
+
+
+with st.expander("Suggested sounds — the track's repeated loops and samples, found without a "
+                 "click", expanded=False):
+    if st.toggle("Find them", key="discover", value=False,
+                 help="Searches the whole track for windows that repeat (a few seconds)."):
+        kind = app_state.feature_kinds()[0]
+        found = app_state.suggestions(key, kind, ws)
+        if not found:
+            st.info("No clearly repeated sound found.")
+        for rank, suggestion in enumerate(found, start=1):
+            c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="center")
+            c1.markdown(f"**{rank}.** {app_state.format_time(suggestion.start_s)} · "
+                        f"{suggestion.duration_s:.2f} s · {len(suggestion.occurrences)} times")
+            c2.audio(app_state.clip(key, suggestion.start_s, suggestion.end_s, ws.audio),
+                     format="audio/wav")
+            c3.button("Hunt this", key=f"suggestion_{rank}", icon=":material/manage_search:",
+                      on_click=hunt_suggestion, args=(suggestion.start_s, suggestion.duration_s))
+if st.session_state.pop("go_hunt", False):
+    st.switch_page("pages/hunt.py")
+
 if ws.selection is None:
     st.info("No sound selected yet.")
 else:

@@ -215,3 +215,14 @@ def test_auto_accept_in_the_app_marks_and_lets_the_user_review(stab_loop):
     assert automatic, "the demo stab has occurrences above similarity 0.3"
     app.button(key=f"reject_{automatic[0].start_frame}").click().run()
     assert automatic[0] in session.rejected and automatic[0] not in session.auto_accepted
+
+
+def test_a_suggested_sound_becomes_a_hunt_in_one_click():
+    app = on_page(fresh_app(), "select")
+    app.toggle(key="discover").set_value(True).run()
+    assert not app.exception, app.exception
+    app.button(key="suggestion_1").click().run()
+    assert not app.exception, app.exception
+    workspace = app.session_state.workspace
+    assert workspace.selection is not None and workspace.hunt is not None
+    assert workspace.hunt.session.propose() is not None

@@ -141,3 +141,21 @@ def test_auto_accept_is_measured_per_threshold(tiny_dataset):
     nothing = rows[("all", 1.0)]  # accepting nothing: only the one manual answer counts
     assert nothing.answers == 1.0
     assert nothing.precision == 1.0 or math.isnan(nothing.precision)
+
+
+def test_discovery_finds_the_planted_chirp_and_is_measured(planted, tiny_dataset, capsys):
+    from loopfind_core.audio import audio_from_samples
+    from loopfind_core.dataset import SoundTruth
+    from loopfind_core.discover import discover, score_suggestions
+    from loopfind_core.features import extract_features
+
+    track = extract_features(audio_from_samples(planted.samples, SR_HZ), "mel-std")
+    suggestions = discover(track, None, max_suggestions=10)
+    assert 1 <= len(suggestions) <= 10
+    truth = SoundTruth("t", "House", "sample", "chirp", tuple(
+        Occurrence(s, s + planted.sound_duration_s) for s in planted.sound_starts_s))
+    score = score_suggestions(suggestions, [truth])
+    assert score.sounds == 1 and score.discovered == 1 and score.occurrence_recall >= 0.75
+    assert main(["discover", "--data", str(tiny_dataset), "--features", "mel-std"]) == 0
+    assert "2 of 2 annotated sounds" in capsys.readouterr().out
+    assert main(["discover"]) == 2
