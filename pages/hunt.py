@@ -113,7 +113,8 @@ def panel() -> None:
                  f"{hunt.strategy}")
     m1, m2, m3 = st.columns([1, 1, 2])
     m1.metric("Occurrences", 1 + len(found), help="the query and every confirmed one")
-    m2.metric("Answers", len(session.history))
+    own = sum(not a.auto for a in session.history)
+    m2.metric("Answers", own, help="yours; automatic acceptances are not counted")
     with m3:
         st.caption(f"Patience: {session.patience_left} of {session.patience} ‘no’ left")
         st.progress(session.patience_left / session.patience)
