@@ -62,12 +62,13 @@ def feature_kinds() -> list[str]:
 
 
 @st.cache_data(max_entries=3 * TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Computing features…")
-def _features(content_hash: str, kind: str, _audio: Audio) -> FeatureTrack:
-    return extract_features(_audio, kind)
+def _features(content_hash: str, kind: str, whiten: float | None, _audio: Audio) -> FeatureTrack:
+    return extract_features(_audio, kind, whiten=whiten)
 
 
 @st.cache_resource(max_entries=4 * TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
-def _search(content_hash: str, kind: str, window_frames: int, _values: np.ndarray):
+def _search(content_hash: str, kind: str, whiten: float | None, window_frames: int,
+            _values: np.ndarray):
     return WindowSearch(_values, window_frames)
 
 
@@ -93,7 +94,7 @@ def clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> byte
 
 def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
     """Log-mel (n_mels, frames) dB of ``[start_s, end_s)``, from the cached ``mel`` features."""
-    mel = _features(audio.content_hash, "mel", audio)
+    mel = _features(audio.content_hash, "mel", None, audio)
     first, last = mel.seconds_to_frames(start_s), mel.seconds_to_frames(end_s)
     return mel.values[first : max(first + 1, last)].T
 
@@ -101,9 +102,11 @@ def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S,
                show_spinner="Looking for repeated sounds (a few seconds)…")
 def suggestions(content_hash: str, kind: str, _workspace: Workspace):
+    """Discovery on the raw features of ``kind`` (as measured in docs/results.md §6.3)."""
     from loopfind_core.discover import discover
 
-    return discover(_workspace.feature_track(kind), _workspace.beats)
+    raw = _features(content_hash, kind, None, _workspace.audio)
+    return discover(raw, _workspace.beats)
 
 
 # ----- the workspace of this browser session -------------------------------------------------
@@ -114,9 +117,9 @@ def new_workspace(audio: Audio, truth: tuple[SoundTruth, ...] = ()) -> Workspace
     key = audio.content_hash
     return Workspace(
         audio, truth,
-        features=lambda kind: _features(key, kind, audio),
-        searches=lambda kind, frames: _search(
-            key, kind, frames, _features(key, kind, audio).values
+        features=lambda kind, whiten: _features(key, kind, whiten, audio),
+        searches=lambda kind, whiten, frames: _search(
+            key, kind, whiten, frames, _features(key, kind, whiten, audio).values
         ),
         beats_provider=lambda: _beats(key, audio),
     )

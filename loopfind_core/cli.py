@@ -82,6 +82,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         options["beat_prior"] = args.beat_prior
     if args.auto_accept:
         options["auto_accept"] = tuple(float(x) for x in args.auto_accept)
+    if args.whiten is not None:
+        options["whiten"] = args.whiten
     if args.checkpoint is not None:
         options["checkpoint"] = str(args.checkpoint)
     config = EvaluationConfig(
@@ -174,6 +176,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
         name = Path(args.track).name
         truth = tuple(s for s in read_dataset(args.answers_from).sounds() if s.file == name)
     workspace = Workspace(audio, truth)
+    if args.no_whiten:
+        workspace.whiten = None
     workspace.select(args.start, args.duration, snap_to_beats=args.snap)
     hunt = workspace.start_hunt(args.features, args.strategy, args.patience, args.name)
     session = hunt.session
@@ -283,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="γ of the active rule, 0–1 (default: session.NEGATIVE_WEIGHT)")
     evaluate.add_argument("--beat-prior", type=float, default=0.0,
                           help="λ of the beat-phase prior (beyond the paper; default 0 = off)")
+    evaluate.add_argument("--whiten", type=float, default=None, metavar="SHRINKAGE",
+                          help="whiten the features with each track's covariance (beyond the "
+                               "paper; e.g. 0.3); default off")
     evaluate.add_argument("--auto-accept", type=_comma_list, default=(),
                           help="confidence thresholds (0–1) at which to simulate accepting "
                                "every remaining candidate after 3 answers, e.g. 0.3,0.5,0.7")
@@ -336,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     hunt.add_argument("--features", default="learned",
                       help="feature kind (default learned): mfcc, mel, mel-std, learned, fused")
     hunt.add_argument("--strategy", default="active", help="active (default) or naive")
+    hunt.add_argument("--no-whiten", action="store_true",
+                      help="the paper's raw features (default: whitened per track)")
     hunt.add_argument("--patience", type=int, default=5, help="rejections allowed (default 5)")
     hunt.add_argument("--name", default="", help="the sound's name in the exports")
     hunt.add_argument("--out", type=Path, nargs="*", default=[],

@@ -53,6 +53,7 @@ class EvaluationConfig:
     negative_weight: float = NEGATIVE_WEIGHT  # γ of the active rule
     checkpoint: str | None = None  # encoder of the "learned" kind; None: the shipped default
     beat_prior: float = 0.0  # λ of the session's beat-phase prior (0 = off, the paper)
+    whiten: float | None = None  # whitening shrinkage (None = off, the paper); see features
     auto_accept: tuple[float, ...] = ()  # confidence thresholds to simulate auto-accept at
     manual_answers: int = 3  # answers the simulated user gives before auto-accepting
 
@@ -273,7 +274,8 @@ def evaluate_file(
         audio = load_audio(path)
         tracks = {
             kind: extract_features(
-                audio, kind, checkpoint=config.checkpoint, device=config.device
+                audio, kind, whiten=config.whiten, checkpoint=config.checkpoint,
+                device=config.device,
             )
             for kind in config.features
         }

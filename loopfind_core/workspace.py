@@ -19,13 +19,19 @@ from .compare import matching_sound
 from .dataset import SoundTruth
 from .errors import SelectionError
 from .export import Event, TrackInfo, session_events
-from .features import FRAME_RATE_HZ, HOP_LENGTH, FeatureTrack, extract_features
+from .features import (
+    DEFAULT_WHITENING_SHRINKAGE,
+    FRAME_RATE_HZ,
+    HOP_LENGTH,
+    FeatureTrack,
+    extract_features,
+)
 from .search import WindowSearch
 from .session import DEFAULT_PATIENCE, RetrievalSession, query_window_frames
 
 MAX_SOUND_NAME_CHARS = 60
-FeatureProvider = Callable[[str], FeatureTrack]
-SearchProvider = Callable[[str, int], WindowSearch]  # (kind, window frames) → search
+FeatureProvider = Callable[[str, "float | None"], FeatureTrack]  # (kind, whiten) → features
+SearchProvider = Callable[[str, "float | None", int], WindowSearch]  # (…, window frames)
 
 
 def time_base(audio: Audio) -> FeatureTrack:
@@ -54,6 +60,7 @@ class Hunt:
     kind: str
     strategy: str
     session: RetrievalSession
+    whiten: float | None = None  # the whitening shrinkage the features had (None: off)
 
     @property
     def events(self) -> list[Event]:
@@ -73,6 +80,7 @@ class Workspace:
     features: FeatureProvider | None = None
     searches: SearchProvider | None = None
     beats_provider: Callable[[], BeatGrid] | None = None
+    whiten: float | None = DEFAULT_WHITENING_SHRINKAGE  # None: the paper's raw features
     selection: Selection | None = None
     hunts: dict[str, Hunt] = field(default_factory=dict)  # sound name → hunt, in start order
     current: str | None = None  # the sound name of the hunt on screen
@@ -87,9 +95,10 @@ class Workspace:
         return TrackInfo(self.audio.name or "track", self.audio.original_sr_hz, self.beats)
 
     def feature_track(self, kind: str) -> FeatureTrack:
+        """The track's features of ``kind``, whitened as :attr:`whiten` says."""
         if self.features is not None:
-            return self.features(kind)
-        return extract_features(self.audio, kind)
+            return self.features(kind, self.whiten)
+        return extract_features(self.audio, kind, whiten=self.whiten)
 
     # ----- selecting the query -----
     def select(self, start_s: float, duration_s: float, snap_to_beats: bool = False) -> Selection:
@@ -140,12 +149,12 @@ class Workspace:
             track, self.selection.start_s, self.selection.duration_s
         )
         del start_frame
-        search = self.searches(kind, window_frames) if self.searches else None
+        search = self.searches(kind, self.whiten, window_frames) if self.searches else None
         session = RetrievalSession(track, self.selection.start_s, self.selection.duration_s,
                                    patience, strategy, search=search)
         name = clean_sound_name(sound, self.next_sound_name())
         self.hunts.pop(name, None)
-        self.hunts[name] = Hunt(name, kind, strategy, session)
+        self.hunts[name] = Hunt(name, kind, strategy, session, self.whiten)
         self.current = name
         return self.hunts[name]
 

@@ -22,7 +22,9 @@ tracks = {kind: ws.feature_track(kind) for kind in kinds}
 match = ws.truth_match()
 truth = match[0].occurrences if match else ()
 others = [o for i, o in enumerate(truth) if i != match[1]] if match else []
-st.caption(f"Query {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)}. "
+st.caption(("Features whitened with the track's covariance, as in the hunt. " if ws.whiten
+            is not None else "Raw features, as in the paper. ")
+           + f"Query {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)}. "
            + (f"Ground truth: the demo's {match[0].category} “{match[0].sound}”, "
               f"{len(truth)} occurrences (purple)." if match else
               "No ground truth for this query: occurrence ranks and recall need the demo track "

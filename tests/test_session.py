@@ -211,3 +211,26 @@ def test_revising_an_automatic_answer_makes_it_the_users(planted, planted_mfcc):
     assert accepted[0] in session.rejected and accepted[0] not in session.auto_accepted
     with pytest.raises(SelectionError, match="No answer"):
         session.revise(-5, yes=True)
+
+
+def test_whitening_gives_the_tracks_mahalanobis_distance(planted):
+    from loopfind_core.audio import audio_from_samples
+    from loopfind_core.features import extract_features, whiten_over_track
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6))
+    white = whiten_over_track(x, shrinkage=0.0)
+    np.testing.assert_allclose(np.cov(white.T, bias=True), np.eye(6), atol=1e-3)
+    mixed = x @ rng.normal(size=(6, 6))  # any invertible linear change of the features ...
+    same = whiten_over_track(mixed, shrinkage=0.0)  # ... leaves the distances unchanged
+    d_white = np.linalg.norm(white[:50, None] - white[None, :50], axis=2)
+    d_same = np.linalg.norm(same[:50, None] - same[None, :50], axis=2)
+    np.testing.assert_allclose(d_white, d_same, rtol=1e-3, atol=1e-3)
+    with pytest.raises(SelectionError, match="shrinkage"):
+        whiten_over_track(x, shrinkage=-1.0)
+
+    track = extract_features(audio_from_samples(planted.samples, 22050), "mfcc", whiten=0.3)
+    session = RetrievalSession(track, planted.sound_starts_s[0], planted.sound_duration_s)
+    while (candidate := session.propose()) is not None:
+        session.answer(is_planted(candidate, planted))
+    assert len(session.found) == 3
