@@ -74,6 +74,8 @@ class SoundResult:
     answers: float  # mean number of yes/no answers per query
     found: float = 0.0  # mean number of occurrences found per query (the query excluded)
     complete: float = 0.0  # share of queries after which every occurrence was found
+    frame_error_ms: float = math.nan  # mean |start − true start| of found ones, frame starts
+    refined_error_ms: float = math.nan  # the same with sub-frame refined starts
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class RecallRow:
     n_sounds: int
     answers_per_found: float = math.nan  # all answers / all occurrences found (inf: none found)
     complete_share: float = math.nan  # share of sounds×queries with every occurrence found
+    frame_error_ms: float = math.nan  # mean start error of found occurrences, frame starts
+    refined_error_ms: float = math.nan  # the same, sub-frame refined
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ class EvaluationReport:
 class SimulatedHunt:
     found: int  # occurrences found, the query excluded
     answers: int  # yes/no answers given
+    frame_errors_s: tuple[float, ...] = ()  # |frame start − true start| per found occurrence
+    refined_errors_s: tuple[float, ...] = ()  # |refined start − true start| per found one
 
 
 def overlap_s(start_a: float, end_a: float, start_b: float, end_b: float) -> float:
@@ -148,12 +154,18 @@ def simulate_user(
     needed_s = MATCH_OVERLAP_FRACTION * query.duration_s
     unfound = set(range(len(occurrences))) - {query_index}
     answers = 0
+    frame_errors, refined_errors = [], []
     while (candidate := session.propose()) is not None:
         match = _is_occurrence(candidate, occurrences, unfound, needed_s)
         unfound.discard(match)
+        if match is not None:
+            true_start = occurrences[match].start_s
+            frame_errors.append(abs(candidate.start_s - true_start))
+            refined_errors.append(abs(session.refined_start_s(candidate) - true_start))
         session.answer(match is not None)
         answers += 1
-    return SimulatedHunt(found=len(occurrences) - 1 - len(unfound), answers=answers)
+    return SimulatedHunt(len(occurrences) - 1 - len(unfound), answers, tuple(frame_errors),
+                         tuple(refined_errors))
 
 
 def _is_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],
@@ -224,7 +236,7 @@ def evaluate_sound(
     n = len(sound.occurrences)
     for kind in config.features:
         for strategy in config.strategies:
-            recalls, answers, found = [], [], []
+            recalls, answers, found, frame_errors, refined_errors = [], [], [], [], []
             for qi in _query_indices(sound, config.queries):
                 session = _session(tracks[kind], kind, strategy, sound.occurrences[qi], config,
                                    searches, beats)
@@ -232,14 +244,21 @@ def evaluate_sound(
                 recalls.append(hunt.found / (n - 1))
                 answers.append(hunt.answers)
                 found.append(hunt.found)
+                frame_errors += hunt.frame_errors_s
+                refined_errors += hunt.refined_errors_s
             results.append(
                 SoundResult(
                     sound.file, sound.genre, sound.category, sound.sound, kind, strategy, n,
                     len(recalls), float(np.mean(recalls)), float(np.mean(answers)),
                     float(np.mean(found)), float(np.mean([f == n - 1 for f in found])),
+                    _mean_ms(frame_errors), _mean_ms(refined_errors),
                 )
             )
     return results
+
+
+def _mean_ms(errors_s: Sequence[float]) -> float:
+    return 1000.0 * float(np.mean(errors_s)) if len(errors_s) else math.nan
 
 
 def evaluate_auto_accept(
@@ -318,8 +337,17 @@ def summarize(results: Iterable[SoundResult]) -> tuple[RecallRow, ...]:
             features, strategy, category, genre, float(np.mean([m.recall for m in members])),
             len(members), answers / found if found else math.inf,
             float(np.mean([m.complete for m in members])),
+            _weighted_ms(members, "frame_error_ms"), _weighted_ms(members, "refined_error_ms"),
         ))
     return tuple(rows)
+
+
+def _weighted_ms(members: Sequence[SoundResult], field: str) -> float:
+    """Mean of a per-sound timing error over the group, weighted by occurrences found."""
+    pairs = [(getattr(m, field), m.found * m.n_queries) for m in members
+             if math.isfinite(getattr(m, field)) and m.found > 0]
+    weight = sum(w for _, w in pairs)
+    return sum(v * w for v, w in pairs) / weight if weight else math.nan
 
 
 def _check_config(config: EvaluationConfig) -> None:
@@ -440,10 +468,12 @@ def format_table(report: EvaluationReport) -> str:
 def format_effort(report: EvaluationReport) -> str:
     """Per category (all genres) and method: recall, answers per occurrence found, and the
     share of hunts that found every occurrence."""
-    headers = ["category", "method", "recall", "answers/found", "complete"]
+    headers = ["category", "method", "recall", "answers/found", "complete", "start error ms",
+               "refined ms"]
     lines = [
         [r.category, f"{r.features}/{r.strategy}", f"{r.recall:.3f}",
-         f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}"]
+         f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}", f"{r.frame_error_ms:.1f}",
+         f"{r.refined_error_ms:.1f}"]
         for category in (*CATEGORIES, ALL) for r in report.rows
         if r.genre == ALL and r.category == category
     ]

@@ -79,9 +79,12 @@ class TrackInfo:
 
 
 def session_events(session: RetrievalSession, sound: str) -> list[Event]:
-    """The query and every confirmed occurrence of a hunt, as events of ``sound``."""
+    """The query and every confirmed occurrence of a hunt, as events of ``sound``, each start
+    refined below a frame (:meth:`RetrievalSession.refined_start_s`) and the duration the
+    query's."""
+    duration = session.query.duration_s
     return [
-        Event(sound, c.start_s, c.duration_s, session.confidence(c))
+        Event(sound, session.refined_start_s(c), duration, session.confidence(c))
         for c in [session.query, *session.found]
     ]
 

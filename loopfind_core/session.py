@@ -120,6 +120,7 @@ class RetrievalSession:
     ) -> None:
         self.features = track_features
         self.query_frame, self.window_frames = query_window_frames(track_features, t0, d)
+        self.query_start_s = float(t0)  # exact, not rounded to a frame
         if strategy not in STRATEGIES:
             raise SelectionError(
                 f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."
@@ -260,6 +261,29 @@ class RetrievalSession:
         if typical <= 0.0:
             return 1.0
         return float(min(1.0, max(0.0, 1.0 - float(profile[candidate.start_frame]) / typical)))
+
+    def refined_start_s(self, candidate: Candidate) -> float:
+        """The candidate's start in seconds, finer than a frame (23 ms).
+
+        A repetition lies a whole number of samples after the query, so its start is the
+        query's exact start plus the offset between the two windows. That offset is read off
+        the query's distance profile to sub-frame precision: the parabola through the distances
+        at the candidate's frame and its two neighbours has its minimum at frame + δ,
+        δ = (D₋ − D₊) / (2·(D₋ − 2·D₀ + D₊)), kept within ±½ frame. The query itself returns its
+        exact start.
+        """
+        frame = candidate.start_frame
+        if frame == self.query_frame:
+            return self.query_start_s
+        profile = self._profile(self.query_frame)
+        delta = 0.0
+        if 0 < frame < len(profile) - 1:
+            before, here, after = (float(profile[frame + k]) for k in (-1, 0, 1))
+            curvature = before - 2.0 * here + after
+            if curvature > 0:
+                delta = min(0.5, max(-0.5, 0.5 * (before - after) / curvature))
+        offset_frames = frame + delta - self.query_frame
+        return self.query_start_s + offset_frames / self.features.frame_rate_hz
 
     # ----- GetBestSamples -----
     def _profile(self, start_frame: int) -> torch.Tensor:

@@ -234,3 +234,18 @@ def test_whitening_gives_the_tracks_mahalanobis_distance(planted):
     while (candidate := session.propose()) is not None:
         session.answer(is_planted(candidate, planted))
     assert len(session.found) == 3
+
+
+def test_refined_starts_are_finer_than_a_frame(planted, planted_mfcc):
+    session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
+    frame_errors, refined_errors = [], []
+    while (candidate := session.propose()) is not None:
+        truth = min(planted.sound_starts_s[1:], key=lambda s: abs(s - candidate.start_s))
+        if abs(truth - candidate.start_s) < 0.1:
+            frame_errors.append(abs(candidate.start_s - truth))
+            refined_errors.append(abs(session.refined_start_s(candidate) - truth))
+        session.answer(is_planted(candidate, planted))
+    assert len(refined_errors) == 3
+    assert np.mean(refined_errors) < np.mean(frame_errors)
+    assert max(refined_errors) < 0.006  # a quarter of a 23 ms frame
+    assert session.refined_start_s(session.query) == planted.sound_starts_s[0]
