@@ -10,10 +10,6 @@ GetBestSamples, per strategy (every score is a mean squared distance per frame, 
 - ``naive`` — the paper's baseline: the distance to the initial query only; answers only
   block their windows from being proposed again.
 - ``active`` — see :func:`active_scores`.
-- ``feedback`` — ``active`` plus relevance feedback (beyond the paper): after the first "no",
-  a linear discriminant on window means (the positives against the negatives and random
-  background windows, regularised with the track's window covariance) re-ranks windows;
-  its z-score is added to the z-score of the ``active`` score with weight β.
 
 All state is the list of answers, so ``undo()`` restores the previous state exactly and the
 session is deterministic.
@@ -32,9 +28,7 @@ from .errors import SelectionError
 from .features import FeatureTrack
 from .search import WindowSearch, allowed_starts, best_allowed_start
 
-STRATEGIES = ("naive", "active", "feedback")
-FEEDBACK_WEIGHT = 0.15  # β of the feedback strategy: weight of the discriminant's z-score
-FEEDBACK_BACKGROUND_WINDOWS = 256  # random windows that stand in for "not the sound"
+STRATEGIES = ("naive", "active")
 DEFAULT_PATIENCE = 5  # the paper's setting (§IV)
 MAX_PATIENCE = 1000
 # γ in the active rule: how hard rejected windows push candidates away. Chosen on a generated
@@ -154,7 +148,6 @@ class RetrievalSession:
         self._pending: Candidate | None = None
         self._finished = False
         self._median_query_distance: float | None = None
-        self._means: np.ndarray | None = None  # window means, for the feedback strategy
         self.query = self._candidate(self.query_frame, 0.0)
 
     # ----- state, all derived from the answers -----
@@ -309,36 +302,10 @@ class RetrievalSession:
                 [self._profile(f) for f in positives], [self._profile(f) for f in negatives],
                 self.negative_weight,
             )
-            if self.strategy == "feedback" and negatives:
-                score = _z(score) + FEEDBACK_WEIGHT * self._discriminant(positives, negatives)
         if self._phase_penalty is not None:
             typical = float(self._profile(self.query_frame).median())
             score = score + self.beat_prior * typical * self._phase_penalty
         return score
-
-    def _window_means(self) -> np.ndarray:
-        """(n_starts, dims) mean feature vector of every window, from one cumulative sum."""
-        if self._means is None:
-            values = self.features.values.astype(np.float64)
-            cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
-            length = self.window_frames
-            self._means = (cumulative[length:] - cumulative[:-length]) / length
-        return self._means
-
-    def _discriminant(self, positives: list[int], negatives: list[int]) -> torch.Tensor:
-        """z-score per start of −w·m(t): w = (Σ + εI)⁻¹ (mean of positives − mean of negatives
-        and background), m(t) the window mean, Σ the covariance of all window means."""
-        means = self._window_means()
-        rng = np.random.default_rng(self.query_frame)
-        background = rng.integers(0, len(means), FEEDBACK_BACKGROUND_WINDOWS)
-        negative_means = np.vstack([means[negatives], means[background]])
-        direction = means[positives].mean(axis=0) - negative_means.mean(axis=0)
-        covariance = np.cov(means[:: max(1, len(means) // 4000)].T)
-        covariance += 0.1 * np.trace(covariance) / len(covariance) * np.eye(len(covariance))
-        weights = np.linalg.solve(covariance, direction)
-        projection = torch.as_tensor(-(means @ weights), dtype=torch.float32,
-                                     device=self._search.device)
-        return _z(projection)
 
     def _best_candidate(self) -> Candidate | None:
         blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
@@ -358,14 +325,6 @@ class RetrievalSession:
             distance=distance,
             start_frame=start_frame,
         )
-
-
-def _z(values: torch.Tensor) -> torch.Tensor:
-    """(values − median) / (interquartile range / 1.35): a robust z-score."""
-    quartiles = torch.quantile(values[:: max(1, len(values) // 100_000)].float(),
-                               torch.tensor([0.25, 0.5, 0.75], device=values.device))
-    spread = float(quartiles[2] - quartiles[0]) / 1.35 or 1.0
-    return (values - quartiles[1]) / spread
 
 
 def beat_phase_penalty(beats: BeatGrid, query_frame: int, n_starts: int,
