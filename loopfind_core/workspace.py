@@ -94,11 +94,13 @@ class Workspace:
     def track_info(self) -> TrackInfo:
         return TrackInfo(self.audio.name or "track", self.audio.original_sr_hz, self.beats)
 
-    def feature_track(self, kind: str) -> FeatureTrack:
-        """The track's features of ``kind``, whitened as :attr:`whiten` says."""
+    def feature_track(self, kind: str, whiten: float | None | str = "workspace") -> FeatureTrack:
+        """The track's features of ``kind``, whitened as :attr:`whiten` says (or as ``whiten``
+        says: a shrinkage, or None for the raw features)."""
+        shrinkage = self.whiten if whiten == "workspace" else whiten
         if self.features is not None:
-            return self.features(kind, self.whiten)
-        return extract_features(self.audio, kind, whiten=self.whiten)
+            return self.features(kind, shrinkage)
+        return extract_features(self.audio, kind, whiten=shrinkage)
 
     # ----- selecting the query -----
     def select(self, start_s: float, duration_s: float, snap_to_beats: bool = False) -> Selection:

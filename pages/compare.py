@@ -7,6 +7,7 @@ import streamlit as st
 
 import app_state
 from loopfind_core import compare
+from loopfind_core.features import DEFAULT_WHITENING_SHRINKAGE
 from loopfind_core.figures import distance_figure, self_similarity_figure
 
 ws = app_state.workspace()
@@ -18,13 +19,16 @@ if ws.selection is None:
 
 sel = ws.selection
 kinds = app_state.feature_kinds()[::-1]  # mfcc, mel, learned: the paper's baseline first
-tracks = {kind: ws.feature_track(kind) for kind in kinds}
+whitened = st.toggle("Whitened features (as the hunt uses them by default)",
+                     value=ws.whiten is not None, key="compare_whiten",
+                     help="Off: the paper's raw features. On: whitened with the track's own "
+                          "covariance (docs/results.md §6.1).")
+shrinkage = DEFAULT_WHITENING_SHRINKAGE if whitened else None
+tracks = {kind: ws.feature_track(kind, shrinkage) for kind in kinds}
 match = ws.truth_match()
 truth = match[0].occurrences if match else ()
 others = [o for i, o in enumerate(truth) if i != match[1]] if match else []
-st.caption(("Features whitened with the track's covariance, as in the hunt. " if ws.whiten
-            is not None else "Raw features, as in the paper. ")
-           + f"Query {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)}. "
+st.caption(f"Query {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)}. "
            + (f"Ground truth: the demo's {match[0].category} “{match[0].sound}”, "
               f"{len(truth)} occurrences (purple)." if match else
               "No ground truth for this query: occurrence ranks and recall need the demo track "

@@ -226,3 +226,17 @@ def test_a_suggested_sound_becomes_a_hunt_in_one_click():
     workspace = app.session_state.workspace
     assert workspace.selection is not None and workspace.hunt is not None
     assert workspace.hunt.session.propose() is not None
+
+
+def test_compare_scores_every_kind_raw_or_whitened(stab_loop):
+    app = on_page(fresh_app(), "select")
+    query = stab_loop.occurrences[0]
+    type_selection(app, query.start_s, query.duration_s)
+    on_page(app, "compare")
+    assert len(app.dataframe) == 2  # occurrence ranks and simulated recall
+    recall_rows = app.dataframe[1].value
+    assert set(recall_rows["strategy"]) == {"naive", "active"}
+    assert len(recall_rows) == 3 * 2  # MFCC, log-mel, learned × naive, active
+    app.toggle(key="compare_whiten").set_value(False).run()
+    assert not app.exception, app.exception
+    assert len(app.dataframe) == 2
