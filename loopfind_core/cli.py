@@ -7,6 +7,7 @@ Commands:
     bench     speed and memory of the core on a generated 7.5-minute track
     hunt      find every occurrence of a sound in a track by answering yes/no; export them
     discover  the repeated sounds of a track worth hunting, or how well that works on a dataset
+    index     extract and store the features of a folder of tracks (incremental, parallel)
 """
 
 from __future__ import annotations
@@ -162,6 +163,49 @@ def _answer_from_truth(candidate, occurrences, found: set[int], duration_s: floa
     return False
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    from .features import DEFAULT_WHITENING_SHRINKAGE
+    from .library import build_index
+
+    whiten = None if args.no_whiten else DEFAULT_WHITENING_SHRINKAGE
+    with progress_bar("indexing") as progress:
+        report = build_index(args.folder, args.out, args.features, whiten, args.jobs, progress)
+    print(f"{args.out}: {report.added} added, {report.unchanged} unchanged, {report.removed} "
+          f"removed, {len(report.failed)} unreadable; {report.audio_hours:.2f} h of audio; "
+          f"{report.seconds:.1f} s")
+    for reason in report.failed:
+        print(f"  skipped {reason}")
+    return 0
+
+
+def _hunt_library(args: argparse.Namespace) -> int:
+    """``hunt --index``: the query from one indexed track, candidates from all of them."""
+    from .library import open_library
+
+    library = open_library(args.index)
+    session = library.session(str(args.track), args.start, args.duration,
+                              patience=args.patience, strategy=args.strategy)
+    print(f"hunting {args.duration:.2f} s from {args.start:.2f} s of {args.track} across "
+          f"{len(library.tracks)} tracks ({library.kind})")
+    while (candidate := session.propose()) is not None:
+        track, at_s = library.locate(candidate.start_s)
+        reply = input(f"candidate {len(session.history) + 1}: {track.name} at {at_s:8.2f} s "
+                      f"(similarity {session.confidence(candidate):.0%}) — {HUNT_KEYS}? ")
+        reply = reply.strip().lower()[:1]
+        if reply in ("y", "n"):
+            session.answer(reply == "y")
+        elif reply == "u":
+            session.undo()
+        elif reply == "d":
+            session.finish()
+        else:
+            print(f"answer with {HUNT_KEYS}")
+    for candidate in [session.query, *session.found]:
+        track, at_s = library.locate(session.refined_start_s(candidate))
+        print(f"{track.name}\t{at_s:.3f}\t{at_s + candidate.duration_s:.3f}")
+    return 0
+
+
 def cmd_hunt(args: argparse.Namespace) -> int:
     from .audio import load_audio
     from .compare import matching_sound
@@ -169,6 +213,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     from .export import export, format_of_path
     from .workspace import Workspace
 
+    if args.index is not None:
+        return _hunt_library(args)
     formats = [format_of_path(path) for path in args.out]  # refuse a bad name before hunting
     audio = load_audio(args.track)
     truth = ()
@@ -352,7 +398,18 @@ def build_parser() -> argparse.ArgumentParser:
                            ".txt (Audacity labels), .mid, .osu, .dat (Beat Saber)")
     hunt.add_argument("--answers-from", type=Path, default=None,
                       help="answer from this dataset folder's ground truth instead of asking")
+    hunt.add_argument("--index", type=Path, default=None,
+                      help="hunt across every track of this index (TRACK: a track in it)")
     hunt.set_defaults(run=cmd_hunt)
+
+    index = commands.add_parser(
+        "index", help="store the features of a folder of tracks (incremental, parallel)")
+    index.add_argument("folder", type=Path, help="folder of audio files (searched recursively)")
+    index.add_argument("--out", type=Path, required=True, help="index folder")
+    index.add_argument("--features", default="learned", help="feature kind (default learned)")
+    index.add_argument("--no-whiten", action="store_true", help="store raw features")
+    index.add_argument("--jobs", type=int, default=0, help="worker processes (default: cores)")
+    index.set_defaults(run=cmd_index)
 
     discover = commands.add_parser(
         "discover", help="the repeated sounds of a track worth hunting (no click needed)")

@@ -98,6 +98,9 @@ class RetrievalSession:
             the track's FFT between sessions.
         negative_weight: γ of the ``active`` rule, from 0 (ignore rejections) to 1.
         beats: the track's beat grid, for ``beat_prior``.
+        valid_starts: optional boolean mask over window starts; False starts are never
+            proposed (a library's concatenated tracks: windows that cross from one track into
+            the next).
         beat_prior: λ ≥ 0 of the beat-phase prior (beyond the paper; 0 = off): every score
             gets + λ · s · (2·Δφ)², where Δφ ∈ [0, ½] is how far the window's start lies from
             the query's phase on the beat grid (in beats, wrapped) and s the query's median
@@ -117,6 +120,7 @@ class RetrievalSession:
         negative_weight: float = NEGATIVE_WEIGHT,
         beats: BeatGrid | None = None,
         beat_prior: float = 0.0,
+        valid_starts: np.ndarray | None = None,
     ) -> None:
         self.features = track_features
         self.query_frame, self.window_frames = query_window_frames(track_features, t0, d)
@@ -143,6 +147,12 @@ class RetrievalSession:
                                track_features.frame_rate_hz, search.device)
             if beat_prior > 0 and beats is not None and beats.has_beats else None
         )
+        self._valid = None
+        if valid_starts is not None:
+            if len(valid_starts) != search.n_starts:
+                raise SelectionError("valid_starts must have one entry per window start.")
+            self._valid = torch.as_tensor(np.asarray(valid_starts, dtype=bool),
+                                          device=search.device)
         self._profiles: dict[int, torch.Tensor] = {}  # start frame → distance profile
         self._history: list[Answer] = []
         self._pending: Candidate | None = None
@@ -312,6 +322,8 @@ class RetrievalSession:
         allowed = allowed_starts(
             self._search.n_starts, self.window_frames, blocked, self._search.device
         )
+        if self._valid is not None:
+            allowed &= self._valid
         scores = self.scores()
         start = best_allowed_start(scores, allowed)
         if start is None:

@@ -23,7 +23,7 @@ from loopfind_core.compare import (
 )
 from loopfind_core.dataset import Occurrence, SoundTruth, read_dataset
 from loopfind_core.demo import ensure_demo_track
-from loopfind_core.errors import AudioError, SelectionError
+from loopfind_core.errors import AudioError, LoopfindError, SelectionError
 from loopfind_core.export import (
     Event,
     TrackInfo,
@@ -280,3 +280,50 @@ def test_cli_hunt_asks_and_understands_undo_and_done(planted_wav, tmp_path, monk
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 2  # the query and the one kept "yes" (undo took the first back)
     assert "answer with" in capsys.readouterr().out
+
+
+def test_index_is_incremental_and_a_hunt_spans_every_track(tmp_path, monkeypatch, capsys):
+    from loopfind_core.cli import main
+    from loopfind_core.library import build_index, open_library
+
+    from .conftest import planted_track
+
+    folder = tmp_path / "music"
+    (folder / "sub").mkdir(parents=True)
+    first, second = planted_track(seed=0), planted_track(seed=1)
+    sf.write(folder / "a.wav", first.samples, SR_HZ)
+    sf.write(folder / "sub" / "b.wav", second.samples, SR_HZ)
+    (folder / "notes.wav").write_bytes(b"not audio at all" * 100)
+    index = tmp_path / "index"
+    report = build_index(folder, index, kind="mfcc", jobs=2)
+    assert (report.added, report.unchanged, len(report.failed)) == (2, 0, 1)
+    again = build_index(folder, index, kind="mfcc", jobs=2)
+    assert (again.added, again.unchanged, len(again.failed)) == (0, 2, 1)  # retried: unreadable
+    (folder / "sub" / "b.wav").unlink()
+    assert build_index(folder, index, kind="mfcc").removed == 1
+    sf.write(folder / "sub" / "b.wav", second.samples, SR_HZ)
+    build_index(folder, index, kind="mfcc")
+    with pytest.raises(LoopfindError, match="new folder"):
+        build_index(folder, index, kind="mel")
+
+    library = open_library(index)
+    assert [t.name for t in library.tracks] == ["a.wav", "sub/b.wav"]
+    session = library.session("a.wav", first.sound_starts_s[0], first.sound_duration_s,
+                              patience=2)
+    places = []
+    while (candidate := session.propose()) is not None:
+        track, at_s = library.locate(candidate.start_s)
+        assert track.first_frame <= candidate.start_frame
+        assert candidate.start_frame + session.window_frames <= track.first_frame + track.n_frames
+        planted = first if track.name == "a.wav" else second
+        yes = any(abs(at_s - s) < 0.1 for s in planted.sound_starts_s)
+        places.append((track.name, yes))
+        session.answer(yes)
+    assert ("sub/b.wav", True) in places and ("a.wav", True) in places  # across tracks
+    assert sum(yes for _, yes in places) >= 6
+
+    replies = iter(["y", "d"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
+    assert main(["hunt", "a.wav", "--index", str(index), "--start", "3.1",
+                 "--duration", "0.6"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 2  # header, query, one yes

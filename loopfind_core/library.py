@@ -1,0 +1,218 @@
+"""Library scale: an index of many tracks' features, and hunts across all of them at once.
+
+``build_index(folder, out)`` extracts the features of every audio file under ``folder`` into
+``out/features/<content sha256>.npy`` (float16) and lists them in ``out/index.json``. It is
+
+- incremental: a file whose size and modification time are unchanged is not read again, a
+  changed file is re-hashed (and re-extracted only if its content changed), a deleted file
+  leaves the index;
+- parallel: files are processed in ``jobs`` worker processes (spawned, so torch never runs in
+  a forked copy of a process that used it);
+- resumable: the manifest is rewritten (atomically) after every file, and feature files are
+  written under a temporary name and renamed, so an interrupted run loses at most the files in
+  flight and the next run goes on from there.
+
+``open_library(out)`` loads every indexed track into one feature track, the tracks end to end,
+with a mask of the window starts that would cross from one track into the next; a
+:class:`~loopfind_core.session.RetrievalSession` on it (see :meth:`Library.session`) hunts the
+whole library at once, and :meth:`Library.locate` maps a proposal back to (track, seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DatasetError, LoopfindError, SelectionError
+from .features import DEFAULT_WHITENING_SHRINKAGE, FRAME_RATE_HZ, FeatureTrack
+from .progress import ProgressCallback, no_progress
+
+INDEX_FILE = "index.json"
+INDEX_VERSION = 1
+FEATURES_FOLDER = "features"
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    added: int  # files extracted this run (new or changed)
+    unchanged: int
+    removed: int
+    failed: tuple[str, ...]  # "name: reason" of files that could not be read
+    seconds: float
+    audio_hours: float  # total duration of the indexed tracks
+
+
+def _extract(path: str, kind: str, whiten: float | None, features_dir: str) -> dict:
+    """Worker: decode one file, extract and store its features; its manifest record."""
+    from .audio import load_audio
+    from .features import extract_features
+
+    audio = load_audio(path)
+    track = extract_features(audio, kind, whiten=whiten)
+    target = Path(features_dir) / f"{audio.content_hash}.npy"
+    if not target.is_file():
+        partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.npy")
+        np.save(partial, track.values.astype(np.float16))
+        os.replace(partial, target)
+    stat = Path(path).stat()
+    return {"hash": audio.content_hash, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "frames": track.n_frames, "duration_s": round(audio.duration_s, 3)}
+
+
+def _read_manifest(out: Path, kind: str, whiten: float | None) -> dict:
+    path = out / INDEX_FILE
+    if not path.is_file():
+        return {"version": INDEX_VERSION, "kind": kind, "whiten": whiten, "tracks": {}}
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} is not a readable Loopfind index ({error}).") from error
+    if manifest.get("version") != INDEX_VERSION:
+        raise DatasetError(f"{path} has index version {manifest.get('version')!r}; this "
+                           f"Loopfind reads version {INDEX_VERSION}. Index into a new folder.")
+    if manifest.get("kind") != kind or manifest.get("whiten") != whiten:
+        raise DatasetError(
+            f"{path} holds {manifest.get('kind')} features (whiten {manifest.get('whiten')}); "
+            f"asked for {kind} (whiten {whiten}). Index into a new folder."
+        )
+    return manifest
+
+
+def _write_manifest(out: Path, manifest: dict) -> None:
+    partial = out / f"{INDEX_FILE}.{os.getpid()}.partial"
+    partial.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(partial, out / INDEX_FILE)
+
+
+def build_index(
+    folder: str | Path, out: str | Path, kind: str = "learned",
+    whiten: float | None = DEFAULT_WHITENING_SHRINKAGE, jobs: int = 0,
+    progress: ProgressCallback = no_progress,
+) -> IndexReport:
+    """Index every audio file under ``folder`` into ``out`` (see the module docstring)."""
+    from .train import audio_files
+
+    started = time.perf_counter()
+    folder, out = Path(folder), Path(out)
+    files = audio_files([folder])
+    (out / FEATURES_FOLDER).mkdir(parents=True, exist_ok=True)
+    manifest = _read_manifest(out, kind, whiten)
+    tracks: dict = manifest["tracks"]
+    names = {p.relative_to(folder).as_posix(): p for p in files}
+    removed = [name for name in tracks if name not in names]
+    for name in removed:
+        del tracks[name]
+    todo = []
+    for name, path in names.items():
+        record, stat = tracks.get(name), path.stat()
+        if (record and record["size"] == stat.st_size and record["mtime_ns"] == stat.st_mtime_ns
+                and (out / FEATURES_FOLDER / f"{record['hash']}.npy").is_file()):
+            continue
+        todo.append(name)
+    unchanged = len(names) - len(todo)
+    failed: list[str] = []
+    workers = min(len(todo), jobs or os.cpu_count() or 1)
+    progress(0, len(todo), "indexing")
+    if todo:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max(1, workers), mp_context=context) as pool:
+            futures = {pool.submit(_extract, str(names[n]), kind, whiten,
+                                   str(out / FEATURES_FOLDER)): n for n in todo}
+            for done, future in enumerate(as_completed(futures), start=1):
+                name = futures[future]
+                try:
+                    tracks[name] = future.result()
+                except LoopfindError as error:
+                    failed.append(f"{name}: {error}")
+                _write_manifest(out, manifest)  # resumable after every file
+                progress(done, len(todo), name)
+    _write_manifest(out, manifest)
+    referenced = {f"{r['hash']}.npy" for r in tracks.values()}
+    for stale in (out / FEATURES_FOLDER).glob("*.npy"):
+        if stale.name not in referenced:
+            stale.unlink()
+    return IndexReport(
+        added=len(todo) - len(failed), unchanged=unchanged, removed=len(removed),
+        failed=tuple(failed), seconds=time.perf_counter() - started,
+        audio_hours=sum(r["duration_s"] for r in tracks.values()) / 3600,
+    )
+
+
+@dataclass(frozen=True)
+class LibraryTrack:
+    name: str  # path relative to the indexed folder
+    first_frame: int  # where the track starts in the library's feature track
+    n_frames: int
+
+
+@dataclass(frozen=True, eq=False)
+class Library:
+    """Every indexed track end to end, ready for one search."""
+
+    features: FeatureTrack
+    tracks: tuple[LibraryTrack, ...]
+    kind: str
+    whiten: float | None
+
+    def track(self, name: str) -> LibraryTrack:
+        for track in self.tracks:
+            if track.name == name or Path(track.name).name == name:
+                return track
+        raise SelectionError(f"{name!r} is not in the index.")
+
+    def valid_starts(self, window_frames: int) -> np.ndarray:
+        """True for window starts whose window lies inside one track."""
+        n_starts = self.features.n_frames - window_frames + 1
+        valid = np.zeros(n_starts, dtype=bool)
+        for track in self.tracks:
+            last = track.first_frame + track.n_frames - window_frames
+            valid[track.first_frame : max(track.first_frame, last + 1)] = True
+        return valid
+
+    def locate(self, start_s: float) -> tuple[LibraryTrack, float]:
+        """(track, seconds into it) of a time on the library's axis."""
+        frame = self.features.seconds_to_frames(start_s)
+        for track in self.tracks:
+            if track.first_frame <= frame < track.first_frame + track.n_frames:
+                return track, start_s - track.first_frame / self.features.frame_rate_hz
+        raise SelectionError(f"{start_s:.2f} s lies outside the library.")
+
+    def session(self, track_name: str, t0: float, d: float, **options):
+        """A hunt for the window [t0, t0 + d) s of ``track_name`` across every track."""
+        from .session import RetrievalSession, query_window_frames
+
+        track = self.track(track_name)
+        local = FeatureTrack(self.features.kind, np.empty((track.n_frames, 0), np.float32),
+                             self.features.frame_rate_hz)
+        _, window_frames = query_window_frames(local, t0, d)  # checks it lies in the track
+        offset_s = track.first_frame / self.features.frame_rate_hz
+        return RetrievalSession(self.features, offset_s + t0, d,
+                                valid_starts=self.valid_starts(window_frames), **options)
+
+
+def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library:
+    """Load an index (every track, or only ``names``) as one :class:`Library`."""
+    out = Path(out)
+    manifest = json.loads((out / INDEX_FILE).read_text()) if (out / INDEX_FILE).is_file() \
+        else None
+    if not manifest or not manifest.get("tracks"):
+        raise DatasetError(f"{out} holds no Loopfind index (run `index` first).")
+    pieces, tracks, first = [], [], 0
+    for name in sorted(manifest["tracks"]):
+        if names is not None and name not in names:
+            continue
+        values = np.load(out / FEATURES_FOLDER / f"{manifest['tracks'][name]['hash']}.npy")
+        pieces.append(values.astype(np.float32))
+        tracks.append(LibraryTrack(name, first, len(values)))
+        first += len(values)
+    features = FeatureTrack(manifest["kind"], np.ascontiguousarray(np.vstack(pieces)),
+                            FRAME_RATE_HZ)
+    return Library(features, tuple(tracks), manifest["kind"], manifest["whiten"])
