@@ -118,9 +118,8 @@ def new_workspace(audio: Audio, truth: tuple[SoundTruth, ...] = ()) -> Workspace
     return Workspace(
         audio, truth,
         features=lambda kind, whiten: _features(key, kind, whiten, audio),
-        searches=lambda kind, whiten, frames: _search(
-            key, kind, whiten, frames, _features(key, kind, whiten, audio).values
-        ),
+        searches=lambda track, whiten, frames: _search(key, track.kind, whiten, frames,
+                                                       track.values),
         beats_provider=lambda: _beats(key, audio),
     )
 

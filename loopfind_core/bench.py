@@ -181,12 +181,12 @@ def run_bench(
     ``learned`` is measured when its checkpoint (default ``checkpoints/default.pt``) exists.
     """
     from .encoder import DEFAULT_CHECKPOINT
-    from .features import FEATURE_KINDS
+    from .features import FEATURE_KINDS, OPTIONS_OF_KIND
     from .search import best_device
 
     kinds = tuple(kinds or FEATURE_KINDS)
     if not Path(checkpoint or DEFAULT_CHECKPOINT).is_file():  # no encoder: no learned kinds
-        kinds = tuple(k for k in kinds if k not in ("learned", "fused"))
+        kinds = tuple(k for k in kinds if "checkpoint" not in OPTIONS_OF_KIND.get(k, ()))
     with tempfile.TemporaryDirectory() as folder:
         path = write_bench_track(Path(folder), duration_s)
         baseline_s = _median_seconds(lambda: librosa_baseline(path), repeats)

@@ -146,21 +146,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 HUNT_KEYS = "[y]es / [n]o / [u]ndo / [d]one"
 
 
-def _answer_from_truth(candidate, occurrences, found: set[int], duration_s: float) -> bool:
-    """The simulated user of ``evaluate``: yes iff the candidate covers half of an unfound one."""
-    from .evaluate import MATCH_OVERLAP_FRACTION, overlap_s
-
-    best = max((i for i in range(len(occurrences)) if i not in found), default=None,
-               key=lambda i: overlap_s(candidate.start_s, candidate.end_s,
-                                       occurrences[i].start_s, occurrences[i].end_s))
-    if best is None:
-        return False
-    shared = overlap_s(candidate.start_s, candidate.end_s, occurrences[best].start_s,
-                       occurrences[best].end_s)
-    if shared >= MATCH_OVERLAP_FRACTION * duration_s:
-        found.add(best)
-        return True
-    return False
+def _ask(session, prompt: str) -> None:
+    """One interactive answer: y/n answers the candidate, u undoes, d finishes the hunt."""
+    reply = input(f"{prompt} — {HUNT_KEYS}? ").strip().lower()[:1]
+    if reply in ("y", "n"):
+        session.answer(reply == "y")
+    elif reply == "u":
+        session.undo()
+    elif reply == "d":
+        session.finish()
+    else:
+        print(f"answer with {HUNT_KEYS}")
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -189,17 +185,8 @@ def _hunt_library(args: argparse.Namespace) -> int:
           f"{len(library.tracks)} tracks ({library.kind})")
     while (candidate := session.propose()) is not None:
         track, at_s = library.locate(candidate.start_s)
-        reply = input(f"candidate {len(session.history) + 1}: {track.name} at {at_s:8.2f} s "
-                      f"(similarity {session.confidence(candidate):.0%}) — {HUNT_KEYS}? ")
-        reply = reply.strip().lower()[:1]
-        if reply in ("y", "n"):
-            session.answer(reply == "y")
-        elif reply == "u":
-            session.undo()
-        elif reply == "d":
-            session.finish()
-        else:
-            print(f"answer with {HUNT_KEYS}")
+        _ask(session, f"candidate {len(session.history) + 1}: {track.name} at {at_s:8.2f} s "
+                      f"(similarity {session.confidence(candidate):.0%})")
     for candidate in [session.query, *session.found]:
         track, at_s = library.locate(session.refined_start_s(candidate))
         print(f"{track.name}\t{at_s:.3f}\t{at_s + candidate.duration_s:.3f}")
@@ -210,6 +197,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     from .audio import load_audio
     from .compare import matching_sound
     from .dataset import read_dataset
+    from .evaluate import MATCH_OVERLAP_FRACTION, matching_occurrence
     from .export import export, format_of_path
     from .workspace import Workspace
 
@@ -230,28 +218,21 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     matched = matching_sound(truth, workspace.selection.start_s, workspace.selection.duration_s)
     if truth and matched is None:
         raise LoopfindError("--answers-from: the selection covers no annotated sound.")
-    found_truth = {matched[1]} if matched else set()
+    unfound = set(range(len(matched[0].occurrences))) - {matched[1]} if matched else set()
+    needed_s = MATCH_OVERLAP_FRACTION * workspace.selection.duration_s
     print(f"hunting {hunt.sound!r}: {workspace.selection.duration_s:.2f} s from "
           f"{workspace.selection.start_s:.2f} s, {hunt.kind}/{hunt.strategy}, patience "
           f"{session.patience}")
     while (candidate := session.propose()) is not None:
         prompt = (f"candidate {len(session.history) + 1} at {candidate.start_s:8.2f} s "
                   f"(similarity {session.confidence(candidate):.0%})")
-        if matched:
-            yes = _answer_from_truth(candidate, matched[0].occurrences, found_truth,
-                                     workspace.selection.duration_s)
-            print(f"{prompt}: {'yes' if yes else 'no'}")
-            session.answer(yes)
+        if not matched:
+            _ask(session, prompt)
             continue
-        reply = input(f"{prompt} — {HUNT_KEYS}? ").strip().lower()[:1]
-        if reply == "y" or reply == "n":
-            session.answer(reply == "y")
-        elif reply == "u":
-            session.undo()
-        elif reply == "d":
-            session.finish()
-        else:
-            print(f"answer with {HUNT_KEYS}")
+        hit = matching_occurrence(candidate, matched[0].occurrences, unfound, needed_s)
+        unfound.discard(hit)
+        print(f"{prompt}: {'yes' if hit is not None else 'no'}")
+        session.answer(hit is not None)
     events = workspace.events()
     print(f"{len(events)} occurrences (the query included): "
           + ", ".join(f"{e.start_s:.2f}" for e in events))

@@ -23,6 +23,7 @@ import numpy as np
 from .beats import BeatGrid
 from .errors import SelectionError
 from .features import FeatureTrack
+from .progress import ProgressCallback, no_progress
 from .search import WindowSearch, suppression_radius
 
 SAMPLE_LENGTHS_S = (0.5, 1.0)
@@ -214,7 +215,7 @@ def score_suggestions(suggestions: Sequence[Suggestion], truth: Sequence) -> Dis
 
 def evaluate_discovery(
     root, kind: str = "learned", max_suggestions: int = DEFAULT_SUGGESTIONS,
-    progress=None, checkpoint: str | None = None,
+    progress: ProgressCallback = no_progress, checkpoint: str | None = None,
 ) -> DiscoveryScore:
     """Discovery on every file of a dataset folder, pooled over its sounds: the share of
     annotated sounds among the top suggestions, and their occurrence recall and precision."""
@@ -231,8 +232,7 @@ def evaluate_discovery(
         track = extract_features(audio, kind, checkpoint=checkpoint)
         suggestions = discover(track, estimate_beats(audio), max_suggestions)
         scores.append(score_suggestions(suggestions, [s for s in sounds if s.file == file]))
-        if progress is not None:
-            progress(i + 1, len(dataset.files), file)
+        progress(i + 1, len(dataset.files), file)
     discovered = sum(s.discovered for s in scores)
 
     def pooled(field: str) -> float:

@@ -156,7 +156,7 @@ def simulate_user(
     answers = 0
     frame_errors, refined_errors = [], []
     while (candidate := session.propose()) is not None:
-        match = _is_occurrence(candidate, occurrences, unfound, needed_s)
+        match = matching_occurrence(candidate, occurrences, unfound, needed_s)
         unfound.discard(match)
         if match is not None:
             true_start = occurrences[match].start_s
@@ -168,8 +168,8 @@ def simulate_user(
                          tuple(refined_errors))
 
 
-def _is_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],
-                   needed_s: float) -> int | None:
+def matching_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],
+                        needed_s: float) -> int | None:
     """The unfound occurrence ``candidate`` covers enough of (the simulated user's rule)."""
     overlaps = {i: overlap_s(candidate.start_s, candidate.end_s, occurrences[i].start_s,
                              occurrences[i].end_s) for i in unfound}
@@ -188,7 +188,7 @@ def simulate_auto_accept(
     unfound = set(range(len(occurrences))) - {query_index}
     answers = 0
     while answers < manual_answers and (candidate := session.propose()) is not None:
-        match = _is_occurrence(candidate, occurrences, unfound, needed_s)
+        match = matching_occurrence(candidate, occurrences, unfound, needed_s)
         unfound.discard(match)
         session.answer(match is not None)
         answers += 1
@@ -196,7 +196,7 @@ def simulate_auto_accept(
     correct = len(occurrences) - 1 - len(unfound)
     wrong = 0
     for candidate in session.auto_accept(threshold):
-        match = _is_occurrence(candidate, occurrences, unfound, needed_s)
+        match = matching_occurrence(candidate, occurrences, unfound, needed_s)
         if match is None:
             wrong += 1
         else:

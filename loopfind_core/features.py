@@ -58,6 +58,12 @@ class FeatureTrack:
         return frames / self.frame_rate_hz
 
 
+def frame_grid(n_frames: int) -> FeatureTrack:
+    """A feature track with no dimensions: just the frame grid every kind shares, for checking
+    a selection against a track's length without computing features."""
+    return FeatureTrack("time", np.zeros((n_frames, 0), dtype=np.float32), FRAME_RATE_HZ)
+
+
 def mel_power(audio: Audio) -> np.ndarray:
     """The mel power spectrogram, float32, shape (N_MELS, n_frames)."""
     stft = librosa.stft(audio.samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window=WINDOW)

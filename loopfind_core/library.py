@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DatasetError, LoopfindError, SelectionError
-from .features import DEFAULT_WHITENING_SHRINKAGE, FRAME_RATE_HZ, FeatureTrack
+from .features import DEFAULT_WHITENING_SHRINKAGE, FRAME_RATE_HZ, FeatureTrack, frame_grid
 from .progress import ProgressCallback, no_progress
 
 INDEX_FILE = "index.json"
@@ -190,9 +190,8 @@ class Library:
         from .session import RetrievalSession, query_window_frames
 
         track = self.track(track_name)
-        local = FeatureTrack(self.features.kind, np.empty((track.n_frames, 0), np.float32),
-                             self.features.frame_rate_hz)
-        _, window_frames = query_window_frames(local, t0, d)  # checks it lies in the track
+        # checks the query lies inside its track
+        _, window_frames = query_window_frames(frame_grid(track.n_frames), t0, d)
         offset_s = track.first_frame / self.features.frame_rate_hz
         return RetrievalSession(self.features, offset_s + t0, d,
                                 valid_starts=self.valid_starts(window_frames), **options)

@@ -198,7 +198,10 @@ class RetrievalSession:
         candidate = self.propose()
         if candidate is None:
             raise SelectionError("The session is done: there is no candidate to answer.")
-        self._history.append(Answer(candidate, bool(yes)))
+        self._record(Answer(candidate, bool(yes)))
+
+    def _record(self, answer: Answer) -> None:
+        self._history.append(answer)
         self._pending = None
 
     def auto_accept(self, threshold: float) -> list[Candidate]:
@@ -216,8 +219,7 @@ class RetrievalSession:
         while (candidate := self.propose()) is not None:
             if self.confidence(candidate) < threshold:
                 break
-            self._history.append(Answer(candidate, True, auto=True))
-            self._pending = None
+            self._record(Answer(candidate, True, auto=True))
             accepted.append(candidate)
         return accepted
 
@@ -264,13 +266,17 @@ class RetrievalSession:
         """How close ``candidate`` is to the query, 0…1: 1 − D_query(t) / median_t D_query(t),
         clipped. 1 is identical to the query; 0 is no closer than a typical window of the
         track."""
-        profile = self._profile(self.query_frame)
-        if self._median_query_distance is None:
-            self._median_query_distance = float(profile.median())
-        typical = self._median_query_distance
+        typical = self._typical_distance()
         if typical <= 0.0:
             return 1.0
-        return float(min(1.0, max(0.0, 1.0 - float(profile[candidate.start_frame]) / typical)))
+        distance = float(self._profile(self.query_frame)[candidate.start_frame])
+        return float(min(1.0, max(0.0, 1.0 - distance / typical)))
+
+    def _typical_distance(self) -> float:
+        """The median of the query's distance profile (computed once)."""
+        if self._median_query_distance is None:
+            self._median_query_distance = float(self._profile(self.query_frame).median())
+        return self._median_query_distance
 
     def refined_start_s(self, candidate: Candidate) -> float:
         """The candidate's start in seconds, finer than a frame (23 ms).
@@ -313,8 +319,7 @@ class RetrievalSession:
                 self.negative_weight,
             )
         if self._phase_penalty is not None:
-            typical = float(self._profile(self.query_frame).median())
-            score = score + self.beat_prior * typical * self._phase_penalty
+            score = score + self.beat_prior * self._typical_distance() * self._phase_penalty
         return score
 
     def _best_candidate(self) -> Candidate | None:

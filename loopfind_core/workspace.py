@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
-
 from .audio import Audio
 from .beats import BeatGrid, estimate_beats
 from .compare import matching_sound
@@ -21,23 +19,22 @@ from .errors import SelectionError
 from .export import Event, TrackInfo, session_events
 from .features import (
     DEFAULT_WHITENING_SHRINKAGE,
-    FRAME_RATE_HZ,
     HOP_LENGTH,
     FeatureTrack,
     extract_features,
+    frame_grid,
 )
 from .search import WindowSearch
 from .session import DEFAULT_PATIENCE, RetrievalSession, query_window_frames
 
 MAX_SOUND_NAME_CHARS = 60
 FeatureProvider = Callable[[str, "float | None"], FeatureTrack]  # (kind, whiten) → features
-SearchProvider = Callable[[str, "float | None", int], WindowSearch]  # (…, window frames)
+SearchProvider = Callable[[FeatureTrack, "float | None", int], WindowSearch]  # + window frames
 
 
 def time_base(audio: Audio) -> FeatureTrack:
-    """A feature track with no dimensions: the frame grid every feature kind shares."""
-    n_frames = 1 + len(audio.samples) // HOP_LENGTH  # librosa's centred frames
-    return FeatureTrack("time", np.zeros((n_frames, 0), dtype=np.float32), FRAME_RATE_HZ)
+    """The frame grid of ``audio`` (see :func:`~loopfind_core.features.frame_grid`)."""
+    return frame_grid(1 + len(audio.samples) // HOP_LENGTH)  # librosa's centred frames
 
 
 @dataclass(frozen=True)
@@ -147,11 +144,10 @@ class Workspace:
         if self.selection is None:
             raise SelectionError("Select a sound first: drag a box on the plot or type a time.")
         track = self.feature_track(kind)
-        start_frame, window_frames = query_window_frames(
+        _, window_frames = query_window_frames(
             track, self.selection.start_s, self.selection.duration_s
         )
-        del start_frame
-        search = self.searches(kind, self.whiten, window_frames) if self.searches else None
+        search = self.searches(track, self.whiten, window_frames) if self.searches else None
         session = RetrievalSession(track, self.selection.start_s, self.selection.duration_s,
                                    patience, strategy, search=search)
         name = clean_sound_name(sound, self.next_sound_name())
