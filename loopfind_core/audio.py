@@ -31,6 +31,8 @@ MAX_SOURCE_RATE_HZ = 192_000  # highest common studio rate
 MAX_FILE_BYTES = 1 << 30  # 1 GiB: 20 minutes of 8-channel 96 kHz 16-bit audio is ~0.9 GiB
 SILENCE_PEAK = 1e-4  # −80 dBFS: a peak below this is silence (or a dead file)
 READ_BLOCK_FRAMES = 1 << 20  # decode in blocks so a lying header cannot trigger a huge allocation
+SALVAGE_BLOCK_FRAMES = 1 << 14  # after a decoding error, re-read up to the damage in small blocks
+MAX_SAMPLE_PEAK = 1000.0  # +60 dB over full scale: a float file beyond this holds garbage
 SUPPORTED_FORMATS = "WAV, FLAC, OGG (Vorbis/Opus), MP3 or AIFF"
 RESAMPLE_QUALITY = "HQ"  # soxr's high quality, as librosa.load uses by default
 
@@ -161,27 +163,44 @@ def _decode_mono_blocks(handle: sf.SoundFile, name: str) -> np.ndarray:
     """Decode to mono float32 (frames,) in blocks, stopping past the duration limit.
 
     Each block is mixed down as it arrives, so a multichannel file never sits in memory whole.
+    A damaged or truncated tail ends decoding and what decoded cleanly before it is kept, as
+    media players do: when a large block fails, its start is decoded again in small blocks
+    (libsndfile drops a whole block at the first bad frame of a truncated FLAC).
     """
     max_frames = int((MAX_DURATION_S + 1.0) * handle.samplerate)
     blocks, total = [], 0
-    try:
-        while True:
-            block = handle.read(READ_BLOCK_FRAMES, dtype="float32", always_2d=True)
-            if len(block) == 0:
-                break
-            blocks.append(_to_mono(block))
-            total += len(block)
-            if total > max_frames:
-                raise AudioError(_too_long_message(name, total / handle.samplerate))
-    except (sf.LibsndfileError, RuntimeError) as error:
-        if not blocks:
-            raise AudioError(
-                f"{_describe(name)} is damaged: no audio could be decoded from it."
-            ) from error
-        # A truncated tail: keep what decoded cleanly, as media players do.
+    block_frames = READ_BLOCK_FRAMES
+    while True:
+        try:
+            block = handle.read(block_frames, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            if block_frames > SALVAGE_BLOCK_FRAMES and _seek_back(handle, total):
+                block_frames = SALVAGE_BLOCK_FRAMES
+                continue
+            if not blocks:
+                raise AudioError(
+                    f"{_describe(name)} is damaged: no audio could be decoded from it."
+                ) from error
+            break
+        if len(block) == 0:
+            break
+        blocks.append(_to_mono(block))
+        total += len(block)
+        if total > max_frames:
+            raise AudioError(_too_long_message(name, total / handle.samplerate))
     if not blocks:
         raise AudioError(f"{_describe(name)} contains no audio samples.")
     return np.concatenate(blocks, axis=0)
+
+
+def _seek_back(handle: sf.SoundFile, frame: int) -> bool:
+    """Move the decoder back to ``frame``; False when the source cannot seek there."""
+    if not handle.seekable():
+        return False
+    try:
+        return handle.seek(frame) == frame
+    except (sf.LibsndfileError, RuntimeError, ValueError):
+        return False
 
 
 def _to_mono(frames: np.ndarray) -> np.ndarray:
@@ -212,6 +231,11 @@ def _check_samples(mono: np.ndarray, source_rate_hz: int, name: str) -> None:
     if duration_s > MAX_DURATION_S:
         raise AudioError(_too_long_message(name, duration_s))
     peak = float(np.max(np.abs(mono)))
+    if peak > MAX_SAMPLE_PEAK:
+        raise AudioError(
+            f"{_describe(name)} has sample values up to {peak:.3g}, far beyond full scale "
+            "(±1); the file is damaged."
+        )
     if peak < SILENCE_PEAK:
         raise AudioError(f"{_describe(name)} is silent: there is nothing to search in it.")
 
@@ -230,8 +254,8 @@ def load_audio(source: str | os.PathLike | bytes | bytearray | BinaryIO) -> Audi
 
     Raises:
         AudioError: the source is missing, empty, undecodable, damaged, silent, shorter than
-            1 s or longer than 20 minutes, has NaN/Inf samples, more than 8 channels, or a
-            sample rate outside 8–192 kHz.
+            1 s or longer than 20 minutes, has NaN/Inf samples or samples beyond ±1000, more
+            than 8 channels, or a sample rate outside 8–192 kHz.
     """
     opened = _source(source)
     name = opened.name

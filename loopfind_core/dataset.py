@@ -174,6 +174,36 @@ def _raise_if_problems(problems: list[str], csv_path: Path) -> None:
     )
 
 
+def _read_rows(
+    reader: csv.DictReader, root: Path
+) -> tuple[list[tuple[int, Annotation]], list[str]]:
+    """Parse every row after the header: (line number, annotation) pairs and the problems.
+
+    A line the CSV parser cannot read (e.g. a field over the parser's size limit) is reported
+    and ends the reading: where the next row starts is then unknown.
+    """
+    problems: list[str] = []
+    rows: list[tuple[int, Annotation]] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                problems.append(f"line {line}: has more than {len(ANNOTATION_COLUMNS)} columns")
+                continue
+            if all(not (v or "").strip() for v in row.values()):
+                continue  # blank line
+            try:
+                rows.append((line, _parse_row(row, root)))
+            except ValueError as error:
+                problems.append(f"line {line}: {error}")
+    except csv.Error as error:
+        problems.append(
+            f"line {reader.line_num + 1}: is not valid CSV ({error}); the lines after it "
+            "were not read"
+        )
+    return rows, problems
+
+
 def read_dataset(root: str | Path) -> Dataset:
     """Read and validate a dataset folder.
 
@@ -195,26 +225,19 @@ def read_dataset(root: str | Path) -> Dataset:
     except (OSError, UnicodeDecodeError) as error:
         raise DatasetError(f"{csv_path} could not be read as UTF-8 text ({error}).") from error
     reader = csv.DictReader(text.splitlines())
-    header = tuple((name or "").strip() for name in (reader.fieldnames or ()))
+    try:
+        header = tuple((name or "").strip() for name in (reader.fieldnames or ()))
+    except csv.Error as error:
+        raise DatasetError(
+            f"{csv_path} line 1: the header is not valid CSV ({error})."
+        ) from error
     if header != ANNOTATION_COLUMNS:
         raise DatasetError(
             f"{csv_path} line 1: the header is {','.join(header) or '(empty)'!s}; "
             f"expected {','.join(ANNOTATION_COLUMNS)}."
         )
     reader.fieldnames = list(ANNOTATION_COLUMNS)
-    problems: list[str] = []
-    rows: list[tuple[int, Annotation]] = []
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            problems.append(f"line {line}: has more than {len(ANNOTATION_COLUMNS)} columns")
-            continue
-        if all(not (v or "").strip() for v in row.values()):
-            continue  # blank line
-        try:
-            rows.append((line, _parse_row(row, root)))
-        except ValueError as error:
-            problems.append(f"line {line}: {error}")
+    rows, problems = _read_rows(reader, root)
     problems += _consistency_problems(rows)
     _raise_if_problems(problems, csv_path)
     if not rows:

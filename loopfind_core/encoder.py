@@ -50,6 +50,9 @@ FEATURE_PARAMETERS = {  # what the encoder's input must be computed with
 }
 INFERENCE_CHUNK_FRAMES = 8192  # frames per forward pass at inference: bounds memory on long tracks
 MAX_CHECKPOINT_BYTES = 64 << 20  # a real encoder is ~1 MB; anything this large is not ours
+MAX_ENCODER_PARAMETERS = MAX_CHECKPOINT_BYTES // 4  # float32 weights the largest file could hold
+MAX_ENCODER_LAYERS = 64  # far deeper than the paper's 5
+MAX_RECEPTIVE_FIELD_FRAMES = 4096  # ≈ 95 s of context per output frame: far beyond any loop
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,36 @@ def _config_from(payload: dict, name: str) -> EncoderConfig:
         raise CheckpointError(f"{name!r} has an invalid architecture: {raw!r}.") from error
     if config.n_mels != N_MELS:
         raise CheckpointError(f"{name!r} expects {config.n_mels} mel bins; features have {N_MELS}.")
+    problem = architecture_problem(config)
+    if problem:
+        raise CheckpointError(f"{name!r} has an implausible architecture: {problem}.")
     return config
+
+
+def encoder_parameter_count(config: EncoderConfig) -> int:
+    """Weights and biases of the encoder ``config`` describes (its training heads excluded)."""
+    widths = [config.n_mels] + [config.channels] * config.layers
+    return sum(a * b * config.kernel_size + b for a, b in zip(widths, widths[1:]))
+
+
+def architecture_problem(config: EncoderConfig) -> str | None:
+    """Why ``config`` cannot be a real Loopfind encoder (building it would exhaust memory or
+    time), or None. Checked before a single weight is allocated."""
+    sizes = {"channels": config.channels, "layers": config.layers,
+             "kernel_size": config.kernel_size, "dilation_growth": config.dilation_growth,
+             "head_layers": config.head_layers}
+    for key, value in sizes.items():
+        if value < 1:
+            return f"{key} is {value}, not a positive number"
+    if config.layers > MAX_ENCODER_LAYERS or config.head_layers > MAX_ENCODER_LAYERS:
+        return f"more than {MAX_ENCODER_LAYERS} layers"
+    parameters = encoder_parameter_count(config)
+    if parameters > MAX_ENCODER_PARAMETERS:
+        return f"{parameters:,} weights, more than a {MAX_CHECKPOINT_BYTES >> 20} MiB file holds"
+    if config.receptive_field_frames > MAX_RECEPTIVE_FIELD_FRAMES:
+        return (f"each output frame would see {config.receptive_field_frames:,} input frames "
+                f"(at most {MAX_RECEPTIVE_FIELD_FRAMES})")
+    return None
 
 
 def _normalization_from(payload: dict, name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -247,10 +279,12 @@ def _load_encoder_cached(key: tuple[str, int, int], device: str) -> LoadedEncode
     encoder = Encoder(config)
     try:
         encoder.load_state_dict(payload["state_dict"], strict=True)
-    except (KeyError, RuntimeError, TypeError) as error:
+    except (KeyError, RuntimeError, TypeError, AttributeError) as error:
         raise CheckpointError(
-            f"{path.name!r}'s weights do not fit its architecture ({error.__class__.__name__})."
+            f"{path.name!r}'s weights do not fit its architecture: names or shapes differ."
         ) from error
+    if not all(bool(torch.isfinite(t).all()) for t in encoder.state_dict().values()):
+        raise CheckpointError(f"{path.name!r} holds invalid weights (NaN or infinity).")
     mean, std = _normalization_from(payload, path.name)
     torch_device = torch.device(device)
     encoder.to(torch_device).eval()

@@ -18,7 +18,8 @@ if not ws.hunts:
 st.caption("Every hunted sound exports together; events are the query and each confirmed "
            "occurrence. Uncheck a sound to leave it out.")
 chosen = [name for name in ws.hunts
-          if st.checkbox(f"{name} — {1 + len(ws.hunts[name].session.found)} events",
+          if st.checkbox(f"{app_state.plain(name)} — {1 + len(ws.hunts[name].session.found)} "
+                         "events",
                          value=True, key=f"export_{name}")]
 events = [e for e in ws.events() if e.sound in chosen]
 if not events:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,13 @@ import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
+import app_state
 from loopfind_core.dataset import read_dataset
 from loopfind_core.demo import ensure_demo_track
 from loopfind_core.evaluate import MATCH_OVERLAP_FRACTION, overlap_s
 from loopfind_core.export import to_json
+
+from .hostile_inputs import HOSTILE_NAMES, content_of, hostile_inputs
 
 TIMEOUT_S = 180
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -240,3 +244,63 @@ def test_compare_scores_every_kind_raw_or_whitened(stab_loop):
     app.toggle(key="compare_whiten").set_value(False).run()
     assert not app.exception, app.exception
     assert len(app.dataframe) == 2
+
+
+LEAKED_INTERNALS = re.compile(r"Traceback|\b\w*(Error|Exception)\b|File \"")
+
+
+def uploadable(names) -> list[str]:
+    """The names Streamlit's uploader lets through to the app: it refuses (before any app code
+    runs) a name with a NUL byte or without one of the allowed extensions."""
+    extensions = tuple(f".{t}" for t in app_state.UPLOAD_TYPES)
+    return [n for n in names if "\x00" not in n and n.lower().endswith(extensions)]
+
+
+def test_every_bad_upload_of_the_corpus_says_why_and_keeps_the_track(tmp_path):
+    """Each audio case of tests/hostile_inputs.py that must be refused, through the Track
+    page's uploader: one clear message, no exception, the previous track kept; then a valid
+    file under each hostile name loads and shows its name escaped."""
+    app = fresh_app()
+    workspace = app.session_state.workspace
+    refused = [c for c in hostile_inputs() if c.target == "audio" and c.expect != "ok"]
+    for item in refused:
+        data = content_of(item, tmp_path)
+        app.file_uploader(key="upload").set_value((item.file_name, data, "audio/wav")).run()
+        assert not app.exception, (item.case, app.exception)
+        errors = [e.value for e in app.error]
+        assert len(errors) == 1 and errors[0].endswith("The current track is kept."), errors
+        assert item.fragment in errors[0] and not LEAKED_INTERNALS.search(errors[0]), errors
+        assert app.session_state.workspace is workspace, item.case
+    assert not list(tmp_path.iterdir()), "no payload ran, nothing was written"
+
+    for name in uploadable(HOSTILE_NAMES.values()):
+        app.file_uploader(key="upload").set_value((name, content_of(
+            next(c for c in hostile_inputs() if c.file_name == name), tmp_path), "audio/wav"))
+        app.run()
+        assert not app.exception and not app.error, (name, app.exception)
+        loaded = app.session_state.workspace
+        assert loaded is not workspace and loaded.audio.name == app_state.display_name(name)
+        shown = next(s.value for s in app.success if "Loaded" in s.value)
+        assert shown == f"Loaded {app_state.plain(loaded.audio.name)}. Next: select a sound."
+
+
+def test_user_typed_sound_names_are_escaped_wherever_shown(stab_loop):
+    """A sound name is user text: Markdown, links, images and HTML in it show literally on the
+    Hunt page and in the Export page's checkbox labels (which render Markdown images)."""
+    hostile = "![x](http://e.invalid/p.png) <b>b</b> [l](javascript:x)"
+    app = on_page(fresh_app(), "select")
+    query = stab_loop.occurrences[0]
+    type_selection(app, query.start_s, query.duration_s)
+    on_page(app, "hunt")
+    app.text_input(key="sound_name").set_value(hostile)
+    next(b for b in app.button if b.label == "Start hunt").click()
+    app.run()
+    assert list(app.session_state.workspace.hunts) == [hostile]
+    shown = {"hunt": [*(m.value for m in app.markdown), *(s.value for s in app.subheader)]}
+    on_page(app, "export")
+    shown["export"] = [*(m.value for m in app.markdown), *(c.label for c in app.checkbox)]
+    escaped = app_state.plain(hostile)
+    for page, texts_on_page in shown.items():
+        with_name = [t for t in texts_on_page if escaped in t]
+        assert with_name, (page, texts_on_page)
+        assert not any(hostile in t for t in texts_on_page), (page, texts_on_page)
