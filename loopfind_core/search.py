@@ -130,8 +130,12 @@ def allowed_starts(
 
 
 def best_allowed_start(scores: torch.Tensor, allowed: torch.Tensor) -> int | None:
-    """The allowed start with the lowest score (the earliest on ties), or None if none is left."""
+    """The allowed start with the lowest score (the earliest on ties), or None if none is left.
+
+    Blocked starts are masked with +inf, so when every allowed score is +inf too the earliest
+    allowed start is returned, never a blocked one."""
     if not bool(allowed.any()):
         return None
     masked = torch.where(allowed, scores, torch.full_like(scores, math.inf))
-    return int(torch.argmin(masked).item())
+    start = int(torch.argmin(masked).item())
+    return start if bool(allowed[start]) else int(torch.nonzero(allowed)[0].item())
