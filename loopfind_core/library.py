@@ -34,6 +34,15 @@ import numpy as np
 from .errors import DatasetError, LoopfindError, SelectionError
 from .features import DEFAULT_WHITENING_SHRINKAGE, FRAME_RATE_HZ, FeatureTrack, frame_grid
 from .progress import ProgressCallback, no_progress
+from .vector_index import (
+    DEFAULT_SHORTLIST_TRACKS,
+    Shortlist,
+    VectorIndexReport,
+    build_vector_index,
+    shortlist,
+    track_values,
+    vectors_are_current,
+)
 
 INDEX_FILE = "index.json"
 INDEX_VERSION = 1
@@ -46,8 +55,9 @@ class IndexReport:
     unchanged: int
     removed: int
     failed: tuple[str, ...]  # "name: reason" of files that could not be read
-    seconds: float
+    seconds: float  # wall time of the whole run, the vector index included
     audio_hours: float  # total duration of the indexed tracks
+    vectors: VectorIndexReport | None = None  # the faiss index, when there is anything to index
 
 
 def _extract(path: str, kind: str, whiten: float | None, features_dir: str) -> dict:
@@ -139,10 +149,14 @@ def build_index(
     for stale in (out / FEATURES_FOLDER).glob("*.npy"):
         if stale.name not in referenced:
             stale.unlink()
+    vectors = None
+    if tracks and not vectors_are_current(out):
+        progress(len(todo), len(todo), "vector index")
+        vectors = build_vector_index(out)
     return IndexReport(
         added=len(todo) - len(failed), unchanged=unchanged, removed=len(removed),
         failed=tuple(failed), seconds=time.perf_counter() - started,
-        audio_hours=sum(r["duration_s"] for r in tracks.values()) / 3600,
+        audio_hours=sum(r["duration_s"] for r in tracks.values()) / 3600, vectors=vectors,
     )
 
 
@@ -185,6 +199,18 @@ class Library:
                 return track, start_s - track.first_frame / self.features.frame_rate_hz
         raise SelectionError(f"{start_s:.2f} s lies outside the library.")
 
+    def with_track(self, name: str, values: np.ndarray) -> Library:
+        """This library with one more track (e.g. a query track that is not indexed) at the
+        end; ``values`` must be features of the library's kind (n_frames, n_dims)."""
+        if values.ndim != 2 or values.shape[1] != self.features.n_dims:
+            raise SelectionError(f"{name!r} has features of shape {values.shape}; the library "
+                                 f"has {self.features.n_dims} dimensions.")
+        features = FeatureTrack(self.kind, np.vstack([self.features.values,
+                                                      values.astype(np.float32)]),
+                                self.features.frame_rate_hz)
+        track = LibraryTrack(name, self.features.n_frames, len(values))
+        return Library(features, (*self.tracks, track), self.kind, self.whiten)
+
     def session(self, track_name: str, t0: float, d: float, **options):
         """A hunt for the window [t0, t0 + d) s of ``track_name`` across every track."""
         from .session import RetrievalSession, query_window_frames
@@ -197,13 +223,25 @@ class Library:
                                 valid_starts=self.valid_starts(window_frames), **options)
 
 
+def read_index_manifest(out: str | Path) -> dict:
+    """The manifest of the index ``out`` (see :func:`build_index`).
+
+    Raises:
+        DatasetError: ``out`` holds no readable index with at least one track."""
+    path = Path(out) / INDEX_FILE
+    try:
+        manifest = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} is not a readable Loopfind index ({error}).") from error
+    if not isinstance(manifest, dict) or not manifest.get("tracks"):
+        raise DatasetError(f"{out} holds no Loopfind index (run `index` first).")
+    return manifest
+
+
 def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library:
     """Load an index (every track, or only ``names``) as one :class:`Library`."""
     out = Path(out)
-    manifest = json.loads((out / INDEX_FILE).read_text()) if (out / INDEX_FILE).is_file() \
-        else None
-    if not manifest or not manifest.get("tracks"):
-        raise DatasetError(f"{out} holds no Loopfind index (run `index` first).")
+    manifest = read_index_manifest(out)
     pieces, tracks, first = [], [], 0
     for name in sorted(manifest["tracks"]):
         if names is not None and name not in names:
@@ -215,3 +253,69 @@ def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library
     features = FeatureTrack(manifest["kind"], np.ascontiguousarray(np.vstack(pieces)),
                             FRAME_RATE_HZ)
     return Library(features, tuple(tracks), manifest["kind"], manifest["whiten"])
+
+
+@dataclass(frozen=True)
+class LibraryEvent:
+    """One found occurrence in a library hunt."""
+
+    track: str  # the track's name in the index (path relative to the indexed folder)
+    start_s: float  # seconds into that track, refined to a fraction of a frame
+    end_s: float
+    auto: bool  # accepted by auto-accept, not by the user
+
+
+@dataclass(eq=False)
+class LibraryHunt:
+    """A hunt across a library: the exact session over the shortlisted tracks (or all)."""
+
+    library: Library
+    session: object  # a RetrievalSession on library.features
+    shortlist: Shortlist | None  # None: every indexed track is searched exactly
+
+    def location(self, candidate) -> tuple[str, float]:
+        """(track name, seconds into it) of a candidate's refined start."""
+        track, at_s = self.library.locate(self.session.refined_start_s(candidate))
+        return track.name, max(0.0, at_s)
+
+    def events(self) -> list[LibraryEvent]:
+        """The query and every confirmed occurrence, in track and time order."""
+        auto = {c.start_frame for c in self.session.auto_accepted}
+        rows = []
+        for candidate in [self.session.query, *self.session.found]:
+            name, at_s = self.location(candidate)
+            rows.append(LibraryEvent(name, round(at_s, 4), round(at_s + candidate.duration_s, 4),
+                                     candidate.start_frame in auto))
+        return sorted(rows, key=lambda e: (e.track, e.start_s))
+
+
+def hunt_library(
+    out: str | Path, track_name: str, t0: float, d: float, *,
+    query_values: np.ndarray | None = None, shortlist_tracks: int = DEFAULT_SHORTLIST_TRACKS,
+    **session_options,
+) -> LibraryHunt:
+    """Hunt the window [t0, t0 + d) s of a track across the library ``out``.
+
+    The query's track is ``track_name`` of the index, or, when ``query_values`` (features of
+    the index's kind and whitening) are given, a track outside it, searched together with the
+    library. ``shortlist_tracks`` > 0: search exactly only the tracks the vector index lists
+    first (:func:`~loopfind_core.vector_index.shortlist`); 0: every indexed track."""
+    from .session import query_window_frames
+
+    out = Path(out)
+    if shortlist_tracks < 0:
+        raise SelectionError(f"The shortlist size must be 0 (all tracks) or more, "
+                             f"not {shortlist_tracks}.")
+    own_values = query_values if query_values is not None else track_values(out, track_name)
+    start_frame, window_frames = query_window_frames(frame_grid(len(own_values)), t0, d)
+    chosen = None
+    if shortlist_tracks:
+        chosen = shortlist(out, own_values, start_frame, window_frames, shortlist_tracks,
+                           own_track=None if query_values is not None else track_name)
+    library = open_library(out, names=chosen.names if chosen else None)
+    if query_values is not None:
+        names = {t.name for t in library.tracks}
+        while track_name in names:
+            track_name = f"query: {track_name}"
+        library = library.with_track(track_name, query_values)
+    return LibraryHunt(library, library.session(track_name, t0, d, **session_options), chosen)
