@@ -81,3 +81,19 @@ def ensure_demo_track() -> Path:
     except OSError:  # another process finished first: its copy is identical
         shutil.rmtree(partial, ignore_errors=True)
     return folder
+
+
+def demo_library_dir(kind: str) -> Path:
+    """The cache folder of the demo library: the demo corpus indexed with ``kind`` features."""
+    return demo_corpus_dir().with_name(f"{demo_corpus_dir().name}-index-{kind}")
+
+
+def ensure_demo_library(kind: str = "learned", progress: ProgressCallback = no_progress) -> Path:
+    """The demo library's index folder: the demo corpus (composed first if missing) indexed
+    for library hunts (:mod:`loopfind_core.library`); nothing is redone when it is there."""
+    from .library import build_index
+
+    corpus = ensure_demo_corpus(progress)
+    out = demo_library_dir(kind)
+    build_index(corpus, out, kind=kind, progress=progress)
+    return out

@@ -115,6 +115,7 @@ def build_index(
     files = audio_files([folder])
     (out / FEATURES_FOLDER).mkdir(parents=True, exist_ok=True)
     manifest = _read_manifest(out, kind, whiten)
+    manifest["folder"] = str(folder.resolve())  # where the tracks' audio is, for listening
     tracks: dict = manifest["tracks"]
     names = {p.relative_to(folder).as_posix(): p for p in files}
     removed = [name for name in tracks if name not in names]
@@ -253,6 +254,21 @@ def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library
     features = FeatureTrack(manifest["kind"], np.ascontiguousarray(np.vstack(pieces)),
                             FRAME_RATE_HZ)
     return Library(features, tuple(tracks), manifest["kind"], manifest["whiten"])
+
+
+def track_audio_path(out: str | Path, name: str) -> Path:
+    """The audio file of the indexed track ``name`` (for listening to a candidate).
+
+    Raises:
+        DatasetError: the index does not say where its tracks are, or the file is gone."""
+    manifest = read_index_manifest(out)
+    if name not in manifest["tracks"] or not manifest.get("folder"):
+        raise DatasetError(f"The index does not know where {name!r} is; run `index` again.")
+    folder = Path(manifest["folder"])
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents or not path.is_file():
+        raise DatasetError(f"{name!r} is no longer in {folder.name}; run `index` again.")
+    return path
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ TRAINING_BLOCKS_PER_LIST = 64  # k-means training points per inverted list
 NPROBE = 24  # inverted lists visited per query block
 HITS_PER_BLOCK = 64  # nearest library blocks looked up per query block
 MAX_QUERY_BLOCKS = 32  # longer queries use this many blocks, evenly spread
-DEFAULT_SHORTLIST_TRACKS = 16  # tracks an indexed hunt searches exactly
+DEFAULT_SHORTLIST_TRACKS = 8  # tracks an indexed hunt searches exactly (docs/results.md §6.4)
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,17 @@ def block_means(values: np.ndarray, block_frames: int = BLOCK_FRAMES) -> np.ndar
     return blocks.reshape(n_blocks, block_frames, -1).mean(axis=1)
 
 
-def index_factory_for(n_blocks: int) -> str:
-    """The faiss index description for ``n_blocks`` vectors: exact when that is cheap enough,
-    else an inverted file with about 4·√n lists (each query visits :data:`NPROBE` of them)."""
+def index_factory_for(n_blocks: int, n_dims: int) -> str:
+    """The faiss index description for ``n_blocks`` vectors of ``n_dims``: exact when that is
+    cheap enough, else an inverted file of √n lists (each query visits :data:`NPROBE`) holding
+    product-quantised codes of one byte per 4 dimensions (8-bit scalar codes when the
+    dimensions do not split in fours). At 1.6 M blocks of 128 dimensions the codes take 65 MB
+    where exact vectors take 841 MB, and list as many of the right tracks (docs/results.md
+    §6.4)."""
     if n_blocks < IVF_MIN_BLOCKS:
         return "Flat"
-    lists = int(4 * np.sqrt(n_blocks))
-    return f"IVF{lists},Flat"
+    codes = f"PQ{n_dims // 4}" if n_dims % 4 == 0 else "SQ8"
+    return f"IVF{int(np.sqrt(n_blocks))},{codes}"
 
 
 def _track_records(out: Path) -> list[tuple[str, str, int]]:
@@ -108,8 +112,9 @@ def _training_sample(out: Path, records: list[tuple[str, str, int]], size: int,
     return np.ascontiguousarray(np.vstack(parts))
 
 
-def build_vector_index(out: str | Path) -> VectorIndexReport:
-    """(Re)build the faiss index of block means over every track of the library ``out``."""
+def build_vector_index(out: str | Path, factory: str | None = None) -> VectorIndexReport:
+    """(Re)build the faiss index of block means over every track of the library ``out``;
+    ``factory``: a faiss index description instead of :func:`index_factory_for`'s."""
     import faiss
 
     started = time.perf_counter()
@@ -119,7 +124,7 @@ def build_vector_index(out: str | Path) -> VectorIndexReport:
         raise DatasetError(f"{out} holds no indexed tracks.")
     n_blocks = sum(frames // BLOCK_FRAMES for _, _, frames in records)
     n_dims = int(np.load(_feature_path(out, records[0][1]), mmap_mode="r").shape[1])
-    factory = index_factory_for(n_blocks)
+    factory = factory or index_factory_for(n_blocks, n_dims)
     index = faiss.index_factory(n_dims, factory)
     if not index.is_trained:
         lists = faiss.extract_index_ivf(index).nlist

@@ -4,6 +4,14 @@
         every track of a benchmark corpus cut into two halves, ``*_a`` and ``*_b``, with the
         annotations that lie wholly inside each half: a sound repeated across the halves is a
         sound that occurs in two tracks of a library, over the backing the generator gave it.
+    python scripts/library_scale.py derive INDEX_DIR --prefix lib1000/ --tracks 1000
+        when generating 1,000 tracks of audio takes too long: more distractor tracks, made at
+        the feature level from the indexed tracks under ``--prefix`` (4-second chunks of a track
+        shuffled, half of them reversed in time, light noise added), until the index holds
+        ``--tracks`` tracks besides the others; then the vector index is rebuilt. (A later
+        ``index`` run of the folder removes them again.)
+    python scripts/library_scale.py rebuild INDEX_DIR [--factory "IVF1270,PQ32"]
+        the vector index again, with the default or another faiss index description.
     python scripts/library_scale.py measure SPLIT_DIR INDEX_DIR [--shortlists 4,8,16,32]
         [--exhaustive] [--json OUT]
         [--hunts 16,0] [--per-category 20]
@@ -12,7 +20,8 @@
         - shortlist coverage (every such sound): the share of its occurrences in the other half
           whose track the shortlist holds;
         - hunt recall (patience 5, simulated user, a spread subset of the queries): exact
-          search of the shortlisted tracks, or (size 0) of every indexed track;
+          search of the shortlisted tracks, or (size 0) of every indexed track, or (size -1)
+          of only the tracks that hold the sound (an oracle shortlist: the upper bound);
         - latency: shortlist lookup; first proposal (lookup, opening the shortlisted tracks and
           the first search); median step.
 """
@@ -41,7 +50,7 @@ from loopfind_core.dataset import (  # noqa: E402
 )
 from loopfind_core.evaluate import MATCH_OVERLAP_FRACTION, matching_occurrence  # noqa: E402
 from loopfind_core.features import FRAME_RATE_HZ  # noqa: E402
-from loopfind_core.library import hunt_library  # noqa: E402
+from loopfind_core.library import hunt_library, open_library, read_index_manifest  # noqa: E402
 from loopfind_core.vector_index import shortlist, track_values  # noqa: E402
 
 
@@ -96,10 +105,22 @@ def simulated_hunt(index: Path, query: CrossTrackQuery, shortlist_tracks: int,
                    patience: int = 5) -> dict:
     """A ground-truth-answered hunt across the library: what it found and how long it took."""
     started = time.perf_counter()
-    hunt = hunt_library(index, query.query_file, query.query.start_s, query.query.duration_s,
-                        shortlist_tracks=shortlist_tracks, patience=patience)
-    library, session = hunt.library, hunt.session
-    starts = {t.name: t.first_frame / library.features.frame_rate_hz for t in library.tracks}
+    if shortlist_tracks >= 0:
+        hunt = hunt_library(index, query.query_file, query.query.start_s,
+                            query.query.duration_s, shortlist_tracks=shortlist_tracks,
+                            patience=patience)
+        library, session, lookup_s = hunt.library, hunt.session, \
+            (hunt.shortlist.seconds if hunt.shortlist else 0.0)
+    else:  # the oracle: exactly the tracks that hold the sound
+        holding = {f for f, _ in query.targets} | {query.query_file}
+        library = open_library(index, names=[n for n in read_index_manifest(index)["tracks"]
+                                             if Path(n).name in holding])
+        own = next(t.name for t in library.tracks if Path(t.name).name == query.query_file)
+        session = library.session(own, query.query.start_s, query.query.duration_s,
+                                  patience=patience)
+        lookup_s = 0.0
+    starts = {Path(t.name).name: t.first_frame / library.features.frame_rate_hz
+              for t in library.tracks}
     targets = [Occurrence(starts[f] + o.start_s, starts[f] + o.end_s)
                for f, o in query.targets if f in starts]
     candidate = session.propose()
@@ -115,8 +136,7 @@ def simulated_hunt(index: Path, query: CrossTrackQuery, shortlist_tracks: int,
         steps.append(time.perf_counter() - started)
     return {"category": query.category, "targets": len(query.targets),
             "found": len(targets) - len(unfound), "first_s": first_s,
-            "step_s": statistics.median(steps) if steps else 0.0,
-            "lookup_s": hunt.shortlist.seconds if hunt.shortlist else 0.0}
+            "step_s": statistics.median(steps) if steps else 0.0, "lookup_s": lookup_s}
 
 
 def peak_rss_mb() -> float:
@@ -144,7 +164,8 @@ def coverage(index: Path, queries: list[CrossTrackQuery], size: int) -> dict:
         chosen = shortlist(index, values, start, frames, size, own_track=query.query_file)
         seconds.append(chosen.seconds)
         other = [f for f, _ in query.targets if f != query.query_file]
-        covered[query.category][0] += sum(f in chosen.names for f in other)
+        listed = {Path(name).name for name in chosen.names}
+        covered[query.category][0] += sum(f in listed for f in other)
         covered[query.category][1] += len(other)
     return {**{c: round(hit / max(total, 1), 4) for c, (hit, total) in covered.items()},
             "lookup_ms_median": round(1000 * statistics.median(seconds), 1),
@@ -176,10 +197,50 @@ def measure(split: Path, index: Path, sizes: list[int], hunt_sizes: list[int],
     result["hunt_queries"] = len(subset)
     for size in hunt_sizes:
         rows = [simulated_hunt(index, query, size) for query in subset]
-        result["hunt_recall"][size or "all"] = hunt_summary(rows)
-        print("hunt", size or "all", result["hunt_recall"][size or "all"], flush=True)
+        label = {0: "all", -1: "oracle"}.get(size, size)
+        result["hunt_recall"][label] = hunt_summary(rows)
+        print("hunt", label, result["hunt_recall"][label], flush=True)
     result["peak_rss_mb"] = round(peak_rss_mb())
     return result
+
+
+DERIVED_CHUNK_FRAMES = 172  # 4.0 s at 43.07 frames/s
+DERIVED_NOISE = 0.1  # noise standard deviation, in each dimension's standard deviations
+
+
+def derived_track(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A distractor from a track's features: its 4-second chunks shuffled, half reversed."""
+    chunks = [values[i : i + DERIVED_CHUNK_FRAMES]
+              for i in range(0, len(values), DERIVED_CHUNK_FRAMES)]
+    order = rng.permutation(len(chunks))
+    parts = [chunks[i][::-1] if rng.random() < 0.5 else chunks[i] for i in order]
+    out = np.vstack(parts).astype(np.float32)
+    out += DERIVED_NOISE * out.std(axis=0) * rng.standard_normal(out.shape).astype(np.float32)
+    return out
+
+
+def derive_tracks(index: Path, prefix: str, tracks: int, seed: int = 0) -> None:
+    import hashlib
+
+    from loopfind_core.library import FEATURES_FOLDER, INDEX_FILE
+    from loopfind_core.vector_index import build_vector_index
+
+    manifest = json.loads((index / INDEX_FILE).read_text())
+    sources = sorted(n for n in manifest["tracks"] if n.startswith(prefix))
+    rng = np.random.default_rng(seed)
+    for n in range(tracks - len(sources)):
+        source = manifest["tracks"][sources[n % len(sources)]]
+        values = np.load(index / FEATURES_FOLDER / f"{source['hash']}.npy")
+        derived = derived_track(values.astype(np.float32), rng).astype(np.float16)
+        digest = hashlib.sha256(derived.tobytes()).hexdigest()
+        np.save(index / FEATURES_FOLDER / f"{digest}.npy", derived)
+        name = f"derived/{Path(sources[n % len(sources)]).stem}_v{n}.flac"
+        manifest["tracks"][name] = {"hash": digest, "size": 0, "mtime_ns": 0,
+                                    "frames": len(derived), "duration_s": source["duration_s"]}
+    (index / INDEX_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    report = build_vector_index(index)
+    hours = sum(r["duration_s"] for r in manifest["tracks"].values()) / 3600
+    print(f"{len(manifest['tracks'])} tracks, {hours:.1f} h; vector index {report}")
 
 
 def main() -> None:
@@ -189,16 +250,33 @@ def main() -> None:
     split = commands.add_parser("split")
     split.add_argument("bench", type=Path)
     split.add_argument("out", type=Path)
+    derive = commands.add_parser("derive")
+    derive.add_argument("index", type=Path)
+    derive.add_argument("--prefix", default="lib1000/")
+    derive.add_argument("--tracks", type=int, default=1000)
+    rebuild = commands.add_parser("rebuild", help="rebuild the vector index with a factory")
+    rebuild.add_argument("index", type=Path)
+    rebuild.add_argument("--factory", default=None)
     run = commands.add_parser("measure")
     run.add_argument("split", type=Path)
     run.add_argument("index", type=Path)
     run.add_argument("--shortlists", default="4,8,16,32", help="sizes for coverage")
-    run.add_argument("--hunts", default="16", help="shortlist sizes to hunt with; 0 = all tracks")
+    run.add_argument("--hunts", default="8",
+                     help="shortlist sizes to hunt with; 0 = all tracks; -1 = the oracle: only "
+                          "the tracks that hold the sound")
     run.add_argument("--per-category", type=int, default=20, help="hunt queries per category")
     run.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if args.command == "split":
         split_corpus(args.bench, args.out)
+        return
+    if args.command == "rebuild":
+        from loopfind_core.vector_index import build_vector_index
+
+        print(build_vector_index(args.index, args.factory))
+        return
+    if args.command == "derive":
+        derive_tracks(args.index, args.prefix, args.tracks)
         return
     result = measure(args.split, args.index, [int(s) for s in args.shortlists.split(",")],
                      [int(s) for s in args.hunts.split(",")], args.per_category)

@@ -304,3 +304,56 @@ def test_user_typed_sound_names_are_escaped_wherever_shown(stab_loop):
         with_name = [t for t in texts_on_page if escaped in t]
         assert with_name, (page, texts_on_page)
         assert not any(hostile in t for t in texts_on_page), (page, texts_on_page)
+
+
+@pytest.fixture(scope="module")
+def small_library(tmp_path_factory):
+    """An MFCC index of two small generated tracks with a planted chirp."""
+    from loopfind_core.library import build_index
+
+    from .conftest import SR_HZ, planted_track
+
+    root = tmp_path_factory.mktemp("app_library")
+    (root / "music").mkdir()
+    for seed in (0, 1):
+        sf.write(root / "music" / f"planted_{seed}.wav", planted_track(seed=seed).samples, SR_HZ)
+    build_index(root / "music", root / "index", kind="mfcc", jobs=1)
+    return root / "index"
+
+
+def test_the_library_page_hunts_the_selection_across_tracks(stab_loop, small_library,
+                                                             monkeypatch):
+    monkeypatch.delenv(app_state.LIBRARY_ENV, raising=False)
+    app = on_page(fresh_app(), "library")
+    assert any(b.label == "Build the demo library" for b in app.button)  # none built yet
+
+    monkeypatch.setenv(app_state.LIBRARY_ENV, str(small_library))
+    app = on_page(fresh_app(), "select")
+    query = stab_loop.occurrences[0]
+    type_selection(app, query.start_s, query.duration_s)
+    on_page(app, "library")
+    assert "2 tracks" in texts(app)
+    next(b for b in app.button if b.label == "Hunt the library").click()
+    app.run()
+    assert not app.exception, app.exception
+    hunt = app.session_state.library_hunt
+    names = [t.name for t in hunt.library.tracks]
+    assert names[-1] == "track_000_house.flac" and "planted_0.wav" in names
+    needed = MATCH_OVERLAP_FRACTION * query.duration_s
+    for _ in range(30):
+        candidate = hunt.session.propose()
+        if candidate is None:
+            break
+        track, at_s = hunt.location(candidate)
+        yes = track == "track_000_house.flac" and any(
+            overlap_s(at_s, at_s + query.duration_s, o.start_s, o.end_s) >= needed
+            for o in stab_loop.occurrences)
+        next(b for b in app.button if b.label == ("Yes" if yes else "No")).click()
+        app.run()
+        assert not app.exception, app.exception
+    assert len(hunt.session.found) >= 2  # the loop's other occurrences, from the library page
+    assert "Found in" in texts(app)
+
+    monkeypatch.setenv(app_state.LIBRARY_ENV, str(small_library.parent / "nowhere"))
+    app = on_page(fresh_app(), "library")
+    assert "holds no Loopfind index" in texts(app)
