@@ -52,11 +52,27 @@ def _comma_list(text: str) -> tuple[str, ...]:
     return items
 
 
-def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import generate_corpus
+def _speed_variants(text: str) -> tuple[float, ...]:
+    """``3,6`` → (−6, −3, 3, 6): each magnitude in percent, played faster and slower."""
+    try:
+        magnitudes = sorted({abs(float(x)) for x in _comma_list(text)})
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected percentages, e.g. 3,6") from None
+    return tuple([-m for m in reversed(magnitudes)] + magnitudes)
 
+
+SYNTH_JITTER_FLAGS = ("sample_pitch_jitter_cents", "loop_pitch_jitter_cents",
+                      "sample_tempo_jitter_percent", "loop_tempo_jitter_percent")
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import SynthConfig, generate_corpus
+
+    jitter = {name: getattr(args, name) for name in SYNTH_JITTER_FLAGS
+              if getattr(args, name) is not None}
+    config = SynthConfig(**jitter)  # unset flags keep the defaults: the same corpus as ever
     with progress_bar("synthesising") as progress:
-        paths = generate_corpus(args.out, args.tracks, args.seed, progress=progress)
+        paths = generate_corpus(args.out, args.tracks, args.seed, config, progress=progress)
     print(f"wrote {len(paths)} tracks and annotations.csv to {args.out}")
     return 0
 
@@ -87,6 +103,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         options["whiten"] = args.whiten
     if args.checkpoint is not None:
         options["checkpoint"] = str(args.checkpoint)
+    if args.speed_variants:
+        options["speed_variants"] = args.speed_variants
     config = EvaluationConfig(
         features=args.features, strategies=args.strategy, patience=args.patience,
         queries=args.queries, device=args.device, jobs=args.jobs, **options,
@@ -288,6 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", required=True, type=Path, help="output folder")
     synth.add_argument("--tracks", type=int, default=40, help="number of tracks (default 40)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    synth.add_argument("--sample-pitch-jitter-cents", type=float, default=None,
+                       help="each sample occurrence resampled by up to ± this many cents "
+                            "(pitch and speed together; default 40)")
+    synth.add_argument("--loop-pitch-jitter-cents", type=float, default=None,
+                       help="the same per loop repetition (default 0)")
+    synth.add_argument("--sample-tempo-jitter-percent", type=float, default=None,
+                       help="each sample occurrence time-stretched by up to ± this many "
+                            "percent, pitch kept (default 0)")
+    synth.add_argument("--loop-tempo-jitter-percent", type=float, default=None,
+                       help="the same per loop repetition (default 0)")
     synth.set_defaults(run=cmd_synth)
 
     evaluate = commands.add_parser(
@@ -320,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--auto-accept", type=_comma_list, default=(),
                           help="confidence thresholds (0–1) at which to simulate accepting "
                                "every remaining candidate after 3 answers, e.g. 0.3,0.5,0.7")
+    evaluate.add_argument("--speed-variants", type=_speed_variants, default=(),
+                          metavar="PERCENTS",
+                          help="match the query also played this many percent faster and "
+                               "slower, e.g. 3,6 (beyond the paper; did not help: default off)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     train = commands.add_parser(

@@ -31,7 +31,13 @@ from .errors import LoopfindError, SelectionError
 from .features import FEATURE_KINDS, FeatureTrack, extract_features
 from .progress import ProgressCallback, no_progress
 from .search import WindowSearch
-from .session import NEGATIVE_WEIGHT, STRATEGIES, RetrievalSession, query_window_frames
+from .session import (
+    NEGATIVE_WEIGHT,
+    STRATEGIES,
+    RetrievalSession,
+    query_window_frames,
+    speed_factors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,7 @@ class EvaluationConfig:
     whiten: float | None = None  # whitening shrinkage (None = off, the paper); see features
     auto_accept: tuple[float, ...] = ()  # confidence thresholds to simulate auto-accept at
     manual_answers: int = 3  # answers the simulated user gives before auto-accepting
+    speed_variants: tuple[float, ...] = ()  # percent; the session's speed variants (() = off)
 
 
 @dataclass(frozen=True)
@@ -220,7 +227,7 @@ def _session(track: FeatureTrack, kind: str, strategy: str, query: Occurrence,
     return RetrievalSession(
         track, query.start_s, query.duration_s, config.patience, strategy,
         search=searches[key], negative_weight=config.negative_weight,
-        beats=beats, beat_prior=config.beat_prior,
+        beats=beats, beat_prior=config.beat_prior, speed_variants=config.speed_variants,
     )
 
 
@@ -365,6 +372,7 @@ def _check_config(config: EvaluationConfig) -> None:
         raise SelectionError(f"queries must be one of {', '.join(QUERY_MODES)}.")
     if not config.features or not config.strategies:
         raise SelectionError("Give at least one feature kind and one strategy.")
+    speed_factors(config.speed_variants)  # refuse bad variants before any audio is read
 
 
 def evaluate_dataset(

@@ -104,6 +104,31 @@ class WindowSearch:
         cross = (self._track_spectrum * template_spectrum.conj()).sum(dim=0)  # (bins,)
         return torch.fft.irfft(cross, n=self._fft_length)[: self.n_starts]
 
+    def warped_window(self, start_frame: int, speed: float) -> torch.Tensor:
+        """The window at ``start_frame`` as it would be heard played ``speed`` times as fast,
+        shape (L, n_dims): frame k is the track's frame nearest to start + k·speed (past the
+        last frame: the last frame). Frames are picked, not interpolated: averaging
+        neighbours would blur the template toward every window (measured: −0.06 recall on
+        loops, docs/results.md §6.6). Works for any feature kind, whitened or not."""
+        self._check_start(start_frame)
+        n_frames = self._frames.shape[0]
+        positions = start_frame + speed * torch.arange(
+            self.window_frames, dtype=torch.float64, device=self.device)
+        return self._frames[positions.round().long().clamp(0, n_frames - 1)]
+
+    def template_profile(self, template: torch.Tensor) -> torch.Tensor:
+        """Mean squared distance per frame, shape (n_starts,), of every window to a template
+        of L frames given in this search's centred coordinates (e.g. :meth:`warped_window`):
+        (‖W_t‖² + ‖T‖² − 2·Σ_k x[t + k]·T[k]) / L."""
+        if tuple(template.shape) != (self.window_frames, self._frames.shape[1]):
+            raise SelectionError(
+                f"A template must have shape ({self.window_frames}, {self._frames.shape[1]}), "
+                f"not {tuple(template.shape)}."
+            )
+        energy = float((template.double() ** 2).sum())
+        squared = self._window_energy + energy - 2.0 * self.sliding_dot(template)
+        return squared.clamp_min(0.0) / self.window_frames
+
     def distance_profile(self, start_frame: int) -> torch.Tensor:
         """Mean squared distance per frame, shape (n_starts,), of every window to one window."""
         self._check_start(start_frame)

@@ -11,6 +11,12 @@ GetBestSamples, per strategy (every score is a mean squared distance per frame, 
   block their windows from being proposed again.
 - ``active`` — see :func:`active_scores`.
 
+With ``speed_variants`` (beyond the paper; off by default, because it did not help on the
+benchmark: docs/results.md §6.6), the query also stands for itself played a few percent faster
+and slower: its distance to a candidate is the least over those variants
+(:func:`speed_factors`, :meth:`WindowSearch.warped_window`), meant for occurrences that are
+resampled or time-stretched a little.
+
 All state is the list of answers, so ``undo()`` restores the previous state exactly and the
 session is deterministic.
 """
@@ -18,6 +24,7 @@ session is deterministic.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +42,8 @@ MAX_PATIENCE = 1000
 # tuning corpus that is not the evaluation corpus (docs/results.md): recall rises from γ = 0 to a
 # plateau at 0.75–0.9 and falls past 1, where the score stops being a distance to a template.
 NEGATIVE_WEIGHT = 0.75
+MAX_SPEED_VARIANT_PERCENT = 25.0  # beyond ±25 % a sound is played at another groove
+MAX_SPEED_VARIANTS = 8  # each costs one FFT distance profile, once per session
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,41 @@ class Answer:
     candidate: Candidate
     is_match: bool
     auto: bool = False  # accepted by auto_accept(), not by the user
+
+
+def speed_factors(speed_variants_percent: Sequence[float]) -> tuple[float, ...]:
+    """Playback speeds of the query's variants: 1 (itself) and 1 + p/100 for every
+    distinct non-zero p in ``speed_variants_percent`` (percent, e.g. (−6, −3, 3, 6)).
+
+    Raises:
+        SelectionError: a value is not a number, or beyond ±MAX_SPEED_VARIANT_PERCENT, or
+            there are more than MAX_SPEED_VARIANTS.
+    """
+    try:
+        percents = sorted({float(p) for p in speed_variants_percent} - {0.0})
+    except (TypeError, ValueError):
+        raise SelectionError("Speed variants must be numbers of percent, e.g. -6,-3,3,6.") from None
+    for p in percents:
+        if not (math.isfinite(p) and abs(p) <= MAX_SPEED_VARIANT_PERCENT):
+            raise SelectionError(
+                f"A speed variant must be within ±{MAX_SPEED_VARIANT_PERCENT:g} %, not {p}."
+            )
+    if len(percents) > MAX_SPEED_VARIANTS:
+        raise SelectionError(
+            f"At most {MAX_SPEED_VARIANTS} speed variants, not {len(percents)}."
+        )
+    return (1.0, *(1.0 + p / 100.0 for p in percents))
+
+
+def variant_profile(search: WindowSearch, start_frame: int,
+                    speeds: Sequence[float]) -> torch.Tensor:
+    """min over ``speeds`` of the distance profile (mean squared distance per frame, shape
+    (n_starts,)) to the window at ``start_frame`` played at that speed; speed 1 is the plain
+    :meth:`WindowSearch.distance_profile`."""
+    profiles = [search.distance_profile(start_frame) if speed == 1.0
+                else search.template_profile(search.warped_window(start_frame, speed))
+                for speed in speeds]
+    return torch.stack(profiles).amin(dim=0)
 
 
 def active_scores(
@@ -105,6 +149,12 @@ class RetrievalSession:
             gets + λ · s · (2·Δφ)², where Δφ ∈ [0, ½] is how far the window's start lies from
             the query's phase on the beat grid (in beats, wrapped) and s the query's median
             distance — loops and samples in electronic music recur at the same beat phase.
+        speed_variants: playback-speed changes in percent (beyond the paper; () = off), e.g.
+            (−6, −3, 3, 6): the query is matched also as it would sound that much faster or
+            slower, and the closest variant counts (:func:`variant_profile`); confirmed
+            occurrences, which carry their own speed, are matched as they are. For
+            occurrences resampled (pitch and speed together) or time-stretched against the
+            query. Costs one FFT distance profile per variant, once.
     """
 
     def __init__(
@@ -121,6 +171,7 @@ class RetrievalSession:
         beats: BeatGrid | None = None,
         beat_prior: float = 0.0,
         valid_starts: np.ndarray | None = None,
+        speed_variants: Sequence[float] = (),
     ) -> None:
         self.features = track_features
         self.query_frame, self.window_frames = query_window_frames(track_features, t0, d)
@@ -153,7 +204,9 @@ class RetrievalSession:
                 raise SelectionError("valid_starts must have one entry per window start.")
             self._valid = torch.as_tensor(np.asarray(valid_starts, dtype=bool),
                                           device=search.device)
+        self.speeds = speed_factors(speed_variants)
         self._profiles: dict[int, torch.Tensor] = {}  # start frame → distance profile
+        self._variant_profile: torch.Tensor | None = None  # the query's, least over speeds
         self._history: list[Answer] = []
         self._pending: Candidate | None = None
         self._finished = False
@@ -307,17 +360,23 @@ class RetrievalSession:
             self._profiles[start_frame] = self._search.distance_profile(start_frame)
         return self._profiles[start_frame]
 
+    def _query_profile(self) -> torch.Tensor:
+        """The query's distance profile: least over its speed variants (computed once)."""
+        if len(self.speeds) == 1:
+            return self._profile(self.query_frame)
+        if self._variant_profile is None:
+            self._variant_profile = variant_profile(self._search, self.query_frame, self.speeds)
+        return self._variant_profile
+
     def scores(self) -> torch.Tensor:
         """The strategy's score of every start frame, shape (n_starts,); lower is better."""
         if self.strategy == "naive":
-            score = self._profile(self.query_frame)
+            score = self._query_profile()
         else:
-            positives = [self.query_frame] + [c.start_frame for c in self.found]
-            negatives = [c.start_frame for c in self.rejected]
-            score = active_scores(
-                [self._profile(f) for f in positives], [self._profile(f) for f in negatives],
-                self.negative_weight,
-            )
+            positives = [self._query_profile()] + [self._profile(c.start_frame)
+                                                   for c in self.found]
+            negatives = [self._profile(c.start_frame) for c in self.rejected]
+            score = active_scores(positives, negatives, self.negative_weight)
         if self._phase_penalty is not None:
             score = score + self.beat_prior * self._typical_distance() * self._phase_penalty
         return score

@@ -64,6 +64,7 @@ LOOP_DURATION_LIMITS_S = (1.0, 16.0)  # a loop unit: 1, 2 or 4 bars, kept within
 MIN_TRACK_DURATION_S = 30.0  # (30 - MIN_TAIL_S) // 3 s = 9 bars at 80 BPM: 7 sections fit
 MAX_TRACK_DURATION_S = 3600.0  # an hour; longer is surely a typo
 VINYL_CLICKS_PER_S = 30.0  # crackle density of a worn record
+MAX_TEMPO_JITTER_PERCENT = 25.0  # a sound played a quarter faster or slower is another groove
 PLACEMENT_TRIES = 400  # random candidate positions tried per sample occurrence
 VELOCITY = {"X": 1.0, "x": 0.75, "g": 0.35}  # pattern characters: accent, normal, ghost
 
@@ -262,6 +263,11 @@ class SynthConfig:
     highpass_cutoff_hz: tuple[float, float] = (80.0, 700.0)  # highpass cutoff, log-uniform
     sample_pitch_jitter_cents: float = 40.0  # per sample occurrence: pitch shift in ±this
     loop_pitch_jitter_cents: float = 0.0  # per loop repetition (0: loops stay in tune)
+    # Pitch jitter resamples (pitch and speed change together, as a sampler does); tempo jitter
+    # time-stretches (speed changes, pitch stays, as a DJ's key lock does). The tempo knobs are
+    # 0 by default; the stress corpora of docs/results.md §6.6 switch them on.
+    sample_tempo_jitter_percent: float = 0.0  # per sample occurrence: speed in ±this %
+    loop_tempo_jitter_percent: float = 0.0  # per loop repetition: speed in ±this %
     sample_envelope_jitter_db: float = 9.0  # per sample occurrence: its end faded by 0..this
     sibling_probability: float = 0.35  # a new sound reuses an earlier sound's synth (decoy)
     sample_decoys_per_sound: int = 2  # un-annotated one-off siblings of each sample sound
@@ -341,6 +347,10 @@ def _config_problems(c: SynthConfig) -> list[str]:
         value = getattr(c, name)
         if not 0.0 <= value <= 1200.0:
             problems.append(f"{name} {value} must be between 0 and 1200")
+    for name in ("sample_tempo_jitter_percent", "loop_tempo_jitter_percent"):
+        value = getattr(c, name)
+        if not 0.0 <= value <= MAX_TEMPO_JITTER_PERCENT:
+            problems.append(f"{name} {value} must be between 0 and {MAX_TEMPO_JITTER_PERCENT}")
     for name in ("sample_decoys_per_sound", "loop_decoys_per_sound"):
         value = getattr(c, name)
         if not 0 <= value <= 10:
@@ -500,6 +510,24 @@ def _shift_pitch(x: np.ndarray, cents: float) -> np.ndarray:
     ratio = 2.0 ** (cents / 1200.0)
     positions = np.arange(len(x)) * ratio
     return np.interp(positions, np.arange(len(x)), x, right=0.0)
+
+
+def _stretch_time(x: np.ndarray, percent: float) -> np.ndarray:
+    """Play ``x`` ``percent`` % faster (negative: slower) at the same pitch; length is kept.
+
+    A phase vocoder (librosa's) changes the speed only; as in :func:`_shift_pitch`, the end is
+    padded with silence or cut, so the sound still starts where it was planted.
+    """
+    if percent == 0:
+        return x
+    import librosa  # only stress corpora stretch time: keep the default generator light
+
+    stretched = librosa.effects.time_stretch(np.asarray(x, dtype=np.float32),
+                                             rate=1.0 + percent / 100.0)
+    out = np.zeros(len(x), dtype=np.float64)
+    n = min(len(x), len(stretched))
+    out[:n] = stretched[:n]
+    return out
 
 
 # --- Musical context -----------------------------------------------------------------------
@@ -1667,24 +1695,29 @@ class _Variation:
     highpass_cutoff_hz: tuple[float, float]
     pitch_jitter_cents: float
     envelope_jitter_db: float
+    tempo_jitter_percent: float = 0.0
 
     @staticmethod
     def for_samples(c: SynthConfig) -> _Variation:
         return _Variation(c.sample_gain_jitter_db, c.sample_lowpass_probability,
                           c.sample_highpass_probability, c.lowpass_cutoff_hz,
                           c.highpass_cutoff_hz, c.sample_pitch_jitter_cents,
-                          c.sample_envelope_jitter_db)
+                          c.sample_envelope_jitter_db, c.sample_tempo_jitter_percent)
 
     @staticmethod
     def for_loops(c: SynthConfig) -> _Variation:
         return _Variation(c.loop_gain_jitter_db, c.loop_lowpass_probability,
                           c.loop_highpass_probability, c.lowpass_cutoff_hz,
-                          c.highpass_cutoff_hz, c.loop_pitch_jitter_cents, 0.0)
+                          c.highpass_cutoff_hz, c.loop_pitch_jitter_cents, 0.0,
+                          c.loop_tempo_jitter_percent)
 
 
 def _vary(sound: np.ndarray, rng: np.random.Generator, variation: _Variation,
           sr_hz: int) -> tuple[np.ndarray, float]:
-    """One occurrence of a sound: pitch, envelope and filters changed at random.
+    """One occurrence of a sound: pitch, speed, envelope and filters changed at random.
+
+    A jitter of 0 draws nothing from ``rng``, so a knob added at 0 leaves every corpus made
+    without it unchanged, sample for sample.
 
     Returns the processed sound and a gain offset in dB for this occurrence.
     """
@@ -1692,6 +1725,9 @@ def _vary(sound: np.ndarray, rng: np.random.Generator, variation: _Variation,
     if variation.pitch_jitter_cents > 0:
         cents = variation.pitch_jitter_cents
         y = _shift_pitch(y, rng.uniform(-cents, cents))
+    if variation.tempo_jitter_percent > 0:
+        percent = variation.tempo_jitter_percent
+        y = _stretch_time(y, rng.uniform(-percent, percent))
     if variation.envelope_jitter_db > 0:
         fade_db = rng.uniform(0.0, variation.envelope_jitter_db)
         y = y * 10.0 ** (-fade_db / 20.0 * np.linspace(0.0, 1.0, len(y)))
