@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import LoopfindError
 from .progress import ProgressCallback
+from .vector_index import DEFAULT_SHORTLIST_TRACKS
 
 log = logging.getLogger("loopfind_core")
 
@@ -189,25 +190,39 @@ def cmd_index(args: argparse.Namespace) -> int:
           f"{report.seconds:.1f} s")
     for reason in report.failed:
         print(f"  skipped {reason}")
+    if report.vectors:
+        print(f"vector index: {report.vectors.blocks} blocks ({report.vectors.factory}), "
+              f"{report.vectors.bytes / 2**20:.1f} MiB, built in {report.vectors.seconds:.1f} s")
     return 0
 
 
 def _hunt_library(args: argparse.Namespace) -> int:
-    """``hunt --index``: the query from one indexed track, candidates from all of them."""
-    from .library import open_library
+    """``hunt --index``: the query from a track (indexed or not), candidates from the library:
+    the tracks its vector index shortlists (``--shortlist N``), or every track (0)."""
+    from .audio import load_audio
+    from .features import extract_features
+    from .library import hunt_library, read_index_manifest
 
-    library = open_library(args.index)
-    session = library.session(str(args.track), args.start, args.duration,
-                              patience=args.patience, strategy=args.strategy)
+    manifest = read_index_manifest(args.index)
+    query_values = None
+    if str(args.track) not in manifest["tracks"] and args.track.is_file():
+        query_values = extract_features(load_audio(args.track), manifest["kind"],
+                                        whiten=manifest["whiten"]).values
+    hunt = hunt_library(args.index, str(args.track), args.start, args.duration,
+                        query_values=query_values, shortlist_tracks=args.shortlist,
+                        patience=args.patience, strategy=args.strategy)
+    session = hunt.session
+    searched = (f"the {len(hunt.shortlist.names)} of {len(manifest['tracks'])} indexed tracks "
+                f"its vector index lists first ({hunt.shortlist.seconds * 1000:.0f} ms)"
+                if hunt.shortlist else f"all {len(manifest['tracks'])} indexed tracks")
     print(f"hunting {args.duration:.2f} s from {args.start:.2f} s of {args.track} across "
-          f"{len(library.tracks)} tracks ({library.kind})")
+          f"{searched} ({manifest['kind']})")
     while (candidate := session.propose()) is not None:
-        track, at_s = library.locate(candidate.start_s)
-        _ask(session, f"candidate {len(session.history) + 1}: {track.name} at {at_s:8.2f} s "
+        name, at_s = hunt.location(candidate)
+        _ask(session, f"candidate {len(session.history) + 1}: {name} at {at_s:8.2f} s "
                       f"(similarity {session.confidence(candidate):.0%})")
-    for candidate in [session.query, *session.found]:
-        track, at_s = library.locate(session.refined_start_s(candidate))
-        print(f"{track.name}\t{at_s:.3f}\t{at_s + candidate.duration_s:.3f}")
+    for event in hunt.events():
+        print(f"{event.track}\t{event.start_s:.3f}\t{event.end_s:.3f}")
     return 0
 
 
@@ -412,7 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
     hunt.add_argument("--answers-from", type=Path, default=None,
                       help="answer from this dataset folder's ground truth instead of asking")
     hunt.add_argument("--index", type=Path, default=None,
-                      help="hunt across every track of this index (TRACK: a track in it)")
+                      help="hunt across the tracks of this index (TRACK: a track in it, or "
+                           "any audio file)")
+    hunt.add_argument("--shortlist", type=int, default=DEFAULT_SHORTLIST_TRACKS, metavar="N",
+                      help="with --index: search exactly the N tracks the vector index lists "
+                           f"first (default {DEFAULT_SHORTLIST_TRACKS}); 0: every track")
     hunt.set_defaults(run=cmd_hunt)
 
     index = commands.add_parser(
