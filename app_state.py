@@ -5,12 +5,18 @@ computation is a call into :mod:`loopfind_core`.
   session: two browsers never see each other's selection or hunts.
 - Per-track features and derived arrays are in ``st.cache_data``, keyed by the audio's content
   hash; the encoder and the device-side window searches are in ``st.cache_resource``. Every
-  cache has an entry bound and a time to live, so memory stays flat as uploads come and go.
+  cache has an entry bound and a time to live, so memory stays flat as uploads come and go:
+  each per-track cache holds at most a few entries per track for :data:`TRACKS_CACHED` tracks
+  (measured over 100 uploads in docs/reliability.md §2).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
+import gc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +34,9 @@ from loopfind_core.workspace import Workspace
 
 TRACKS_CACHED = 8  # distinct tracks whose features stay cached
 CACHE_TTL_S = 3600
+SEARCHES_PER_TRACK = 2  # window searches kept per cached track (a hunt's kind and length)
+SHORT_CLIP_S = 20.0  # clips up to this long (queries, candidates, loops) share one cache
+SHORT_CLIPS_CACHED = 64  # ≤ 64 × 20 s × 44.1 kB/s ≈ 56 MB of 16-bit WAV
 KIND_LABELS = {"learned": "Learned (BYOL + AE)", "mel": "Log-mel", "mfcc": "MFCC (paper)"}
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac"]
 
@@ -66,7 +75,8 @@ def _features(content_hash: str, kind: str, whiten: float | None, _audio: Audio)
     return extract_features(_audio, kind, whiten=whiten)
 
 
-@st.cache_resource(max_entries=4 * TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+@st.cache_resource(max_entries=SEARCHES_PER_TRACK * TRACKS_CACHED, ttl=CACHE_TTL_S,
+                   show_spinner=False)
 def _search(content_hash: str, kind: str, whiten: float | None, window_frames: int,
             _values: np.ndarray):
     return WindowSearch(_values, window_frames)
@@ -87,8 +97,22 @@ def spectrogram(content_hash: str, _audio: Audio) -> tuple[np.ndarray, np.ndarra
     return mel_image(log_mel(_audio), FRAME_RATE_HZ)
 
 
-@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
+    """A WAV of ``[start_s, end_s)`` seconds for ``st.audio``. Short clips (≤ SHORT_CLIP_S)
+    share a cache of SHORT_CLIPS_CACHED entries; longer ones (the Track page's first minute,
+    ~2.6 MB each) one entry per cached track, so they cannot crowd out memory."""
+    if end_s - start_s <= SHORT_CLIP_S:
+        return _short_clip(content_hash, start_s, end_s, _audio)
+    return _long_clip(content_hash, start_s, end_s, _audio)
+
+
+@st.cache_data(max_entries=SHORT_CLIPS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def _short_clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
+    return clip_wav_bytes(_audio, start_s, end_s)
+
+
+@st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def _long_clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
     return clip_wav_bytes(_audio, start_s, end_s)
 
 
@@ -142,7 +166,29 @@ def use_upload(name: str, data: bytes) -> Workspace:
     audio = dataclasses.replace(load_audio(data), name=display_name(name))
     st.session_state.workspace = new_workspace(audio)
     st.session_state.track_source = "upload"
+    release_freed_memory()
     return st.session_state.workspace
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None on another C library."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Collect garbage now and hand free heap pages back to the OS. Called when an upload
+    replaces a track: a decoded track and its uploaded bytes are megabytes each, and glibc
+    otherwise keeps freed blocks of that size in its heap, so the server's RSS would creep up
+    upload after upload although nothing is kept (measured in docs/reliability.md §2)."""
+    gc.collect()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
 
 
 def use_demo() -> Workspace:

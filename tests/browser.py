@@ -141,3 +141,19 @@ def candidate_start_s(page) -> float | None:
     if match is None:
         return None
     return 60.0 * int(match.group(2)) + float(match.group(3))
+
+
+def app_server_pid(url: str) -> int:
+    """The process id of the ``streamlit run`` that :func:`running_app` started for ``url``
+    (a child of this process, found by its ``--server.port`` in /proc)."""
+    port = url.rsplit(":", 1)[1]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").split("\0")
+            stat = (cmdline.parent / "stat").read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and "streamlit" in " ".join(args) and port in args:
+            return int(cmdline.parent.name)
+    raise RuntimeError(f"no streamlit process of this one serves {url}")
