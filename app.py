@@ -20,8 +20,8 @@ PAGES = [
     st.Page("pages/select.py", title="Select", icon=":material/highlight_alt:"),
     st.Page("pages/hunt.py", title="Hunt", icon=":material/manage_search:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/library.py", title="Library", icon=":material/travel_explore:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
+    st.Page("pages/library.py", title="Library", icon=":material/travel_explore:"),
 ]
 
 page = st.navigation(PAGES, position="top")

@@ -217,3 +217,68 @@ def plain(text: str) -> str:
     """User text (file or sound names) made safe for Markdown: every special character escaped,
     so it shows literally — no links, images, HTML or formatting."""
     return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+# ----- the library (hunts across many tracks) ------------------------------------------------
+
+LIBRARY_ENV = "LOOPFIND_LIBRARY"  # an index folder built by `python -m loopfind_core index`
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryInfo:
+    path: Path
+    tracks: int
+    hours: float
+    kind: str
+    whiten: float | None
+    demo: bool  # the built-in demo library, not the server's
+
+
+def library_kind() -> str:
+    """The feature kind a demo library is indexed with: learned, unless its checkpoint fails."""
+    return "learned" if learned_problem() is None else "mel-std"
+
+
+def library_info() -> LibraryInfo | None:
+    """The server's library (``$LOOPFIND_LIBRARY``), else the demo library once it is built,
+    else None. Only the server chooses the folder: a browser never names a path."""
+    import os
+
+    from loopfind_core.demo import demo_library_dir
+    from loopfind_core.library import read_index_manifest
+
+    configured = os.environ.get(LIBRARY_ENV)
+    path = Path(configured) if configured else demo_library_dir(library_kind())
+    try:
+        manifest = read_index_manifest(path)
+    except LoopfindError:
+        if configured:
+            raise
+        return None
+    return LibraryInfo(path, len(manifest["tracks"]),
+                       sum(r["duration_s"] for r in manifest["tracks"].values()) / 3600,
+                       manifest["kind"], manifest["whiten"], not configured)
+
+
+def build_demo_library() -> None:
+    """Compose and index the demo corpus, with a progress bar (about a minute, once)."""
+    from loopfind_core.demo import ensure_demo_library
+
+    bar = st.progress(0.0, text="Composing and indexing the demo library…")
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{message} ({done}/{total})")
+
+    ensure_demo_library(library_kind(), progress)
+    bar.empty()
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL_S, show_spinner=False)
+def library_track_audio(path: str) -> Audio:
+    """One library track's audio, for listening (a couple cached: candidates jump around)."""
+    return load_audio(path)
+
+
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
+def library_clip(path: str, start_s: float, end_s: float) -> bytes:
+    return clip_wav_bytes(library_track_audio(path), start_s, end_s)

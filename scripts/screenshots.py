@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/screenshots.py [OUT_DIR]      (default artifacts/screenshots)
 
+With ``LOOPFIND_LIBRARY=INDEX`` set, the Library page's screenshot shows a hunt across it.
+
 Needs Debian's chromium at /usr/bin/chromium.
 """
 
@@ -58,6 +60,16 @@ def main(out: Path) -> None:
             page.screenshot(path=str(out / f"{scheme}-4-compare.png"), full_page=True)
             open_page(page, "Export")
             page.screenshot(path=str(out / f"{scheme}-5-export.png"))
+            open_page(page, "Library")  # with $LOOPFIND_LIBRARY set: a hunt across it
+            hunt_button = page.get_by_text("Hunt the library")
+            if hunt_button.count():
+                hunt_button.first.click()
+                page.get_by_text("Candidate 1").first.wait_for(timeout=120_000)
+                wait_idle(page)
+                for answer in ("library_yes", "library_no"):
+                    page.locator(f".st-key-{answer} button").click()
+                    wait_idle(page)
+            page.screenshot(path=str(out / f"{scheme}-6-library.png"), full_page=True)
             page.close()
         browser.close()
     print(f"wrote {len(list(out.glob('*.png')))} screenshots to {out}")
