@@ -163,10 +163,12 @@ def panel() -> None:
     b4.button("Done", key="library_done", icon=":material/flag:", shortcut="D",
               disabled=not waiting, on_click=finish, use_container_width=True)
 
-    events = pd.DataFrame([{"track": e.track, "start (s)": e.start_s, "end (s)": e.end_s,
+    events = pd.DataFrame([{"track": e.track, "start (s)": round(e.start_s, 3),
+                            "end (s)": round(e.end_s, 3),
                             "start": app_state.format_time(e.start_s)}
                            for e in hunt.events()])
-    st.markdown(f"**Found in {events['track'].nunique()} tracks**")
+    n_tracks = events["track"].nunique()
+    st.markdown(f"**Found in {n_tracks} track{'s' if n_tracks != 1 else ''}**")
     st.dataframe(events, hide_index=True, key="library_found")
     buffer = io.StringIO()
     events[["track", "start (s)", "end (s)"]].to_csv(buffer, index=False)
