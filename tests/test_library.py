@@ -139,7 +139,7 @@ def test_the_vector_index_follows_the_tracks(library_folder, tmp_path, monkeypat
     monkeypatch.setattr(vector_index, "IVF_MIN_BLOCKS", 100)  # the inverted-file path
     report = build_index(copy_folder, copy_index, kind="mfcc", jobs=1)
     assert report.added == 1 and report.vectors.factory.startswith("IVF")
-    assert report.vectors.factory.endswith(",SQ8")  # 20 MFCC dimensions do not split in 4
+    assert report.vectors.factory == "IVF32,PQ5"  # √1075 lists; 20 MFCC dimensions in fives
     assert vector_index.vectors_are_current(copy_index)
     hunt = hunt_library(copy_index, "a.wav", 3.1, 0.6, shortlist_tracks=3)
     assert {"b.wav", "e.wav"} <= {t.name for t in hunt.library.tracks}
