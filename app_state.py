@@ -227,7 +227,7 @@ LIBRARY_ENV = "LOOPFIND_LIBRARY"  # an index folder built by `python -m loopfind
 @dataclasses.dataclass(frozen=True)
 class LibraryInfo:
     path: Path
-    tracks: int
+    track_hashes: dict[str, str]  # name in the index → content hash
     hours: float
     kind: str
     whiten: float | None
@@ -255,7 +255,7 @@ def library_info() -> LibraryInfo | None:
         if configured:
             raise
         return None
-    return LibraryInfo(path, len(manifest["tracks"]),
+    return LibraryInfo(path, {name: r["hash"] for name, r in manifest["tracks"].items()},
                        sum(r["duration_s"] for r in manifest["tracks"].values()) / 3600,
                        manifest["kind"], manifest["whiten"], not configured)
 

@@ -39,6 +39,7 @@ from .vector_index import (
     Shortlist,
     VectorIndexReport,
     build_vector_index,
+    is_track,
     shortlist,
     track_values,
     vectors_are_current,
@@ -179,7 +180,7 @@ class Library:
 
     def track(self, name: str) -> LibraryTrack:
         for track in self.tracks:
-            if track.name == name or Path(track.name).name == name:
+            if is_track(track.name, name):
                 return track
         raise SelectionError(f"{name!r} is not in the index.")
 

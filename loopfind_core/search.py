@@ -126,15 +126,18 @@ class WindowSearch:
                 f"not {tuple(template.shape)}."
             )
         energy = float((template.double() ** 2).sum())
-        squared = self._window_energy + energy - 2.0 * self.sliding_dot(template)
+        return self._mean_squared(self.sliding_dot(template), energy)
+
+    def _mean_squared(self, dot: torch.Tensor, template_energy) -> torch.Tensor:
+        """(‖W_t‖² + ‖T‖² − 2·dot) / L for every start t, clamped at 0 (float rounding)."""
+        squared = self._window_energy + template_energy - 2.0 * dot
         return squared.clamp_min(0.0) / self.window_frames
 
     def distance_profile(self, start_frame: int) -> torch.Tensor:
         """Mean squared distance per frame, shape (n_starts,), of every window to one window."""
         self._check_start(start_frame)
         dot = self.sliding_dot(self.window(start_frame))
-        squared = self._window_energy + self._window_energy[start_frame] - 2.0 * dot
-        return squared.clamp_min(0.0) / self.window_frames
+        return self._mean_squared(dot, self._window_energy[start_frame])
 
 
 def suppression_radius(window_frames: int) -> int:

@@ -85,11 +85,16 @@ def index_factory_for(n_blocks: int, n_dims: int) -> str:
     return f"IVF{int(np.sqrt(n_blocks))},{codes}"
 
 
+def is_track(indexed_name: str, asked: str) -> bool:
+    """True if ``asked`` names the indexed track: its path in the index, or its file name."""
+    return indexed_name == asked or Path(indexed_name).name == asked
+
+
 def _track_records(out: Path) -> list[tuple[str, str, int]]:
     """(name, content hash, frames) of every indexed track, in name order."""
-    from .library import INDEX_FILE
+    from .library import read_index_manifest
 
-    manifest = json.loads((out / INDEX_FILE).read_text())
+    manifest = read_index_manifest(out)
     return [(name, record["hash"], record["frames"])
             for name, record in sorted(manifest["tracks"].items())]
 
@@ -119,9 +124,7 @@ def build_vector_index(out: str | Path, factory: str | None = None) -> VectorInd
 
     started = time.perf_counter()
     out = Path(out)
-    records = _track_records(out)
-    if not records:
-        raise DatasetError(f"{out} holds no indexed tracks.")
+    records = _track_records(out)  # raises DatasetError when there is none
     n_blocks = sum(frames // BLOCK_FRAMES for _, _, frames in records)
     n_dims = int(np.load(_feature_path(out, records[0][1]), mmap_mode="r").shape[1])
     factory = factory or index_factory_for(n_blocks, n_dims)
@@ -154,7 +157,6 @@ class _LoadedVectors:
     names: tuple[str, ...]
     hashes: tuple[str, ...]
     first_blocks: np.ndarray  # int64, first block of each track, ascending
-    n_blocks: np.ndarray  # int64, blocks of each track
 
 
 @lru_cache(maxsize=2)
@@ -168,9 +170,8 @@ def _load_vectors(out: str, stamp: tuple[int, int]) -> _LoadedVectors:
     index = faiss.read_index(str(Path(out) / VECTORS_FILE))
     if hasattr(index, "nprobe"):
         index.nprobe = NPROBE
-    names, hashes, firsts, counts = zip(*manifest["tracks"], strict=True)
-    return _LoadedVectors(index, names, hashes, np.asarray(firsts, dtype=np.int64),
-                          np.asarray(counts, dtype=np.int64))
+    names, hashes, firsts, _ = zip(*manifest["tracks"], strict=True)
+    return _LoadedVectors(index, names, hashes, np.asarray(firsts, dtype=np.int64))
 
 
 def vectors_are_current(out: str | Path) -> bool:
@@ -254,7 +255,7 @@ def track_values(out: str | Path, name: str) -> np.ndarray:
     """The stored features of the indexed track ``name`` (memory-mapped, float16)."""
     vectors = _loaded(Path(out))
     for track_name, content_hash in zip(vectors.names, vectors.hashes, strict=True):
-        if track_name == name or Path(track_name).name == name:
+        if is_track(track_name, name):
             return np.load(_feature_path(Path(out), content_hash), mmap_mode="r")
     raise SelectionError(f"{name!r} is not in the index.")
 
@@ -280,7 +281,7 @@ def shortlist(
     _, hit_blocks = vectors.index.search(blocks, min(HITS_PER_BLOCK, vectors.index.ntotal))
     scores = track_scores(hit_blocks, offsets, vectors.first_blocks)
     own = [i for i, name in enumerate(vectors.names)
-           if own_track is not None and (name == own_track or Path(name).name == own_track)]
+           if own_track is not None and is_track(name, own_track)]
     ranked = [i for i in np.argsort(-scores, kind="stable") if i not in own and scores[i] > 0]
     chosen = [*own[:1], *ranked][:max_tracks]
     return Shortlist(tuple(vectors.names[i] for i in chosen),

@@ -9,7 +9,7 @@ import streamlit as st
 
 import app_state
 from loopfind_core.errors import LoopfindError
-from loopfind_core.library import hunt_library, read_index_manifest, track_audio_path
+from loopfind_core.library import hunt_library, track_audio_path
 from loopfind_core.session import DEFAULT_PATIENCE
 from loopfind_core.vector_index import DEFAULT_SHORTLIST_TRACKS
 
@@ -34,7 +34,7 @@ if info is None:
     st.stop()
 
 st.markdown(f"**{'Demo library' if info.demo else app_state.plain(info.path.name)}** · "
-            f"{info.tracks} tracks · {info.hours:.1f} h · "
+            f"{len(info.track_hashes)} tracks · {info.hours:.1f} h · "
             f"{app_state.KIND_LABELS.get(info.kind, info.kind)}"
             f"{' (whitened)' if info.whiten is not None else ''}")
 
@@ -44,9 +44,8 @@ if ws.selection is None:
     st.stop()
 
 sel = ws.selection
-manifest = read_index_manifest(info.path)
-own_track = next((name for name, record in sorted(manifest["tracks"].items())
-                  if record["hash"] == ws.audio.content_hash), None)
+own_track = next((name for name, content_hash in sorted(info.track_hashes.items())
+                  if content_hash == ws.audio.content_hash), None)
 
 
 def start_library_hunt() -> None:
@@ -76,7 +75,7 @@ with st.container(border=True):
     st.caption(f"Query: {app_state.plain(ws.audio.name)} · {app_state.format_time(sel.start_s)}"
                f" + {sel.duration_s:.2f} s"
                f"{' (this track is in the library)' if own_track else ''}")
-    if info.tracks <= 100:
+    if len(info.track_hashes) <= 100:
         st.checkbox("Search every track exactly (slower; small libraries only)",
                     key="library_every_track")
 if "library_error" in st.session_state:
@@ -101,7 +100,7 @@ def finish() -> None:
 
 def listen(track: str, start_s: float, end_s: float, autoplay: bool = False) -> None:
     """Play a window of a library track, or of the query's own (uploaded) track."""
-    if track not in manifest["tracks"]:
+    if track not in info.track_hashes:
         st.audio(app_state.clip(ws.audio.content_hash, start_s, end_s, ws.audio),
                  format="audio/wav", autoplay=autoplay)
         return

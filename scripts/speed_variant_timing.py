@@ -21,12 +21,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from loopfind_core.audio import load_audio  # noqa: E402
-from loopfind_core.bench import QUERY_DURATION_S, QUERY_START_FRACTION, write_bench_track  # noqa: E402
+from loopfind_core.bench import (  # noqa: E402
+    QUERY_DURATION_S,
+    QUERY_START_FRACTION,
+    STEPS,
+    step_milliseconds,
+    write_bench_track,
+)
 from loopfind_core.features import extract_features  # noqa: E402
 from loopfind_core.search import WindowSearch  # noqa: E402
 from loopfind_core.session import RetrievalSession, query_window_frames  # noqa: E402
 
-STEPS = 40
 REPEATS = 7
 SETTINGS = {"plain": (), "±3,6 %": (-6, -3, 3, 6)}
 
@@ -44,15 +49,7 @@ def step_ms(features, search, speed_variants) -> float:
     session = RetrievalSession(features, QUERY_START_FRACTION * features.duration_s,
                                QUERY_DURATION_S, patience=STEPS + 1, strategy="active",
                                search=search, speed_variants=speed_variants)
-    times = []
-    for i in range(STEPS):
-        if session.propose() is None:
-            break
-        started = time.perf_counter()
-        session.answer(i % 3 == 0)
-        session.propose()
-        times.append(1000.0 * (time.perf_counter() - started))
-    return statistics.median(times)
+    return step_milliseconds(session)
 
 
 def main(kinds: list[str]) -> None:
