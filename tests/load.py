@@ -255,6 +255,26 @@ def upload(page, track: SessionTrack) -> None:
     wait_idle(page, PAGE_TIMEOUT_MS)
 
 
+CLICK_ATTEMPTS = 3
+CLICK_WAIT_MS = 60_000
+
+
+def click_until_shown(page, button, text: str) -> None:
+    """Click ``button`` until ``text`` shows, at most :data:`CLICK_ATTEMPTS` times, as a user
+    clicks again when nothing happens: under load a click can land on an element a running
+    rerun is replacing, and then it is lost (seen once in ~10 runs of the 2-session test)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, CLICK_ATTEMPTS + 1):
+        button.click()
+        try:
+            page.get_by_text(text).first.wait_for(timeout=CLICK_WAIT_MS)
+            return
+        except PlaywrightTimeout:
+            if attempt == CLICK_ATTEMPTS:
+                raise
+
+
 def type_selection(page, start_s: float, duration_s: float) -> None:
     """On the Select page: type the start and length (each committed by leaving the field, as
     a user's Tab does), press 'Use these times' and wait for the selection to show."""
@@ -262,8 +282,7 @@ def type_selection(page, start_s: float, duration_s: float) -> None:
         field = page.get_by_label(label)
         field.fill(f"{value:.3f}")
         field.press("Tab")
-    page.get_by_role("button", name="Use these times").click()
-    page.get_by_text("Hunt this sound").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    click_until_shown(page, page.get_by_role("button", name="Use these times"), "Hunt this sound")
     wait_idle(page, PAGE_TIMEOUT_MS)
 
 
@@ -311,8 +330,7 @@ def drive_session(page, track: SessionTrack, max_answers: int, folder: Path,
     type_selection(page, track.query_start_s, track.sound_duration_s)
     started = stage("select", started)
     open_page(page, "Hunt")
-    page.get_by_role("button", name="Start hunt").click()
-    page.get_by_text("Candidate 1 ·").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "Candidate 1 ·")
     wait_idle(page, PAGE_TIMEOUT_MS)
     started = stage("hunt_start", started)
     before_answers()
@@ -458,8 +476,7 @@ def hunt_first_candidate(page, track: SessionTrack) -> None:
     open_page(page, "Select")
     type_selection(page, track.query_start_s, track.sound_duration_s)
     open_page(page, "Hunt")
-    page.get_by_role("button", name="Start hunt").click()
-    page.get_by_text("Candidate 1 ·").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "Candidate 1 ·")
     wait_idle(page, PAGE_TIMEOUT_MS)
 
 
