@@ -11,7 +11,7 @@ import logging
 import streamlit as st
 
 import app_state
-from loopfind_core.errors import LoopfindError
+from loopfind_core.base.errors import LoopfindError
 
 st.set_page_config(page_title="Loopfind", page_icon="🔁", layout="wide")
 

@@ -22,15 +22,17 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from loopfind_core.audio import Audio, clip_wav_bytes, load_audio
-from loopfind_core.beats import BeatGrid, estimate_beats
-from loopfind_core.dataset import SoundTruth, read_dataset
-from loopfind_core.demo import ensure_demo_track
-from loopfind_core.errors import LoopfindError
-from loopfind_core.features import FRAME_RATE_HZ, FeatureTrack, extract_features, log_mel
-from loopfind_core.figures import Envelope, mel_image, waveform_envelope
-from loopfind_core.search import WindowSearch
-from loopfind_core.workspace import Workspace
+from loopfind_core.base.audio import Audio, clip_wav_bytes, load_audio
+from loopfind_core.base.beats import BeatGrid, estimate_beats
+from loopfind_core.base.errors import LoopfindError
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ, log_mel
+from loopfind_core.corpus.dataset import SoundTruth, read_dataset
+from loopfind_core.corpus.demo import ensure_demo_track
+from loopfind_core.features.registry import extract_features
+from loopfind_core.features.track import FeatureTrack
+from loopfind_core.interactive.figures import Envelope, mel_image, waveform_envelope
+from loopfind_core.interactive.workspace import Workspace
+from loopfind_core.retrieval.search import WindowSearch
 
 TRACKS_CACHED = 8  # distinct tracks whose features stay cached
 CACHE_TTL_S = 3600
@@ -56,7 +58,7 @@ def demo_track() -> tuple[Audio, tuple[SoundTruth, ...]]:
 @st.cache_resource(show_spinner=False)
 def learned_problem() -> str | None:
     """Why the learned kind is unavailable (a broken or missing checkpoint), or None."""
-    from loopfind_core.encoder import load_encoder
+    from loopfind_core.features.encoder import load_encoder
 
     try:
         load_encoder()
@@ -127,7 +129,7 @@ def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
                show_spinner="Looking for repeated sounds (a few seconds)…")
 def suggestions(content_hash: str, kind: str, _workspace: Workspace):
     """Discovery on the raw features of ``kind`` (as measured in docs/results.md §6.3)."""
-    from loopfind_core.discover import discover
+    from loopfind_core.retrieval.discovery import discover
 
     raw = _features(content_hash, kind, None, _workspace.audio)
     return discover(raw, _workspace.beats)
@@ -244,8 +246,8 @@ def library_info() -> LibraryInfo | None:
     else None. Only the server chooses the folder: a browser never names a path."""
     import os
 
-    from loopfind_core.demo import demo_library_dir
-    from loopfind_core.library import read_index_manifest
+    from loopfind_core.library.demo import demo_library_dir
+    from loopfind_core.library.manifest import read_index_manifest
 
     configured = os.environ.get(LIBRARY_ENV)
     path = Path(configured) if configured else demo_library_dir(library_kind())
@@ -262,7 +264,7 @@ def library_info() -> LibraryInfo | None:
 
 def build_demo_library() -> None:
     """Compose and index the demo corpus, with a progress bar (about a minute, once)."""
-    from loopfind_core.demo import ensure_demo_library
+    from loopfind_core.library.demo import ensure_demo_library
 
     bar = st.progress(0.0, text="Composing and indexing the demo library…")
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import AudioError, CheckpointError, DatasetError, LoopfindError, SelectionError
+from loopfind_core.base.errors import (
+    AudioError,
+    CheckpointError,
+    DatasetError,
+    LoopfindError,
+    SelectionError,
+)
 
 __version__ = "0.1.0"
 

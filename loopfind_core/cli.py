@@ -20,9 +20,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import LoopfindError
-from .progress import ProgressCallback
-from .vector_index import DEFAULT_SHORTLIST_TRACKS
+from loopfind_core.base.errors import LoopfindError
+from loopfind_core.base.progress import ProgressCallback
+from loopfind_core.library.vector_index import DEFAULT_SHORTLIST_TRACKS
 
 log = logging.getLogger("loopfind_core")
 
@@ -67,7 +67,7 @@ SYNTH_JITTER_FLAGS = ("sample_pitch_jitter_cents", "loop_pitch_jitter_cents",
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import SynthConfig, generate_corpus
+    from loopfind_core.corpus.synth import SynthConfig, generate_corpus
 
     jitter = {name: getattr(args, name) for name in SYNTH_JITTER_FLAGS
               if getattr(args, name) is not None}
@@ -79,10 +79,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .demo import ensure_demo_corpus
-    from .evaluate import (
-        EvaluationConfig,
-        evaluate_dataset,
+    from loopfind_core.corpus.demo import ensure_demo_corpus
+    from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
+    from loopfind_core.research.reports import (
         format_auto_accept,
         format_effort,
         format_table,
@@ -132,7 +131,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import TrainConfig, train, with_overrides
+    from loopfind_core.training.config import TrainConfig, with_overrides
+    from loopfind_core.training.loop import train
 
     overrides = {
         "iters": args.iters, "batch": args.batch, "seed": args.seed, "losses": args.losses,
@@ -151,7 +151,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import format_bench, run_bench
+    from loopfind_core.research.bench import format_bench, run_bench
 
     result = run_bench(duration_s=args.duration, repeats=args.repeats, device=args.device,
                        checkpoint=args.checkpoint)
@@ -179,8 +179,8 @@ def _ask(session, prompt: str) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .features import DEFAULT_WHITENING_SHRINKAGE
-    from .library import build_index
+    from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
+    from loopfind_core.library.store import build_index
 
     whiten = None if args.no_whiten else DEFAULT_WHITENING_SHRINKAGE
     with progress_bar("indexing") as progress:
@@ -199,9 +199,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _hunt_library(args: argparse.Namespace) -> int:
     """``hunt --index``: the query from a track (indexed or not), candidates from the library:
     the tracks its vector index shortlists (``--shortlist N``), or every track (0)."""
-    from .audio import load_audio
-    from .features import extract_features
-    from .library import hunt_library, read_index_manifest
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.features.registry import extract_features
+    from loopfind_core.library.hunt import hunt_library
+    from loopfind_core.library.manifest import read_index_manifest
 
     manifest = read_index_manifest(args.index)
     query_values = None
@@ -227,12 +228,15 @@ def _hunt_library(args: argparse.Namespace) -> int:
 
 
 def cmd_hunt(args: argparse.Namespace) -> int:
-    from .audio import load_audio
-    from .compare import matching_sound
-    from .dataset import read_dataset
-    from .evaluate import MATCH_OVERLAP_FRACTION, matching_occurrence
-    from .export import export, format_of_path
-    from .workspace import Workspace
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.corpus.dataset import read_dataset
+    from loopfind_core.corpus.truth import (
+        MATCH_OVERLAP_FRACTION,
+        matching_occurrence,
+        matching_sound,
+    )
+    from loopfind_core.interactive.export import export, format_of_path
+    from loopfind_core.interactive.workspace import Workspace
 
     if args.index is not None:
         return _hunt_library(args)
@@ -276,7 +280,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from .discover import discover, evaluate_discovery
+    from loopfind_core.research.discovery import evaluate_discovery
+    from loopfind_core.retrieval.discovery import discover
 
     options = {"checkpoint": str(args.checkpoint)} if args.checkpoint else {}
     if args.data is not None:
@@ -289,9 +294,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
         return 0
     if args.track is None:
         raise LoopfindError("Give a TRACK to discover in, or --data DIR to measure discovery.")
-    from .audio import load_audio
-    from .beats import estimate_beats
-    from .features import extract_features
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.base.beats import estimate_beats
+    from loopfind_core.features.registry import extract_features
 
     audio = load_audio(args.track)
     track = extract_features(audio, args.features, **options)

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from loopfind_core import compare
-from loopfind_core.features import DEFAULT_WHITENING_SHRINKAGE
-from loopfind_core.figures import distance_figure, self_similarity_figure
+from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
+from loopfind_core.interactive import compare
+from loopfind_core.interactive.figures import distance_figure, self_similarity_figure
 
 ws = app_state.workspace()
 st.title("Compare features")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from loopfind_core.export import FORMATS, export, export_file_name
+from loopfind_core.interactive.export import FORMATS, export, export_file_name
 
 ws = app_state.workspace()
 st.title("Export")

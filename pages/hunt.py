@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from loopfind_core.errors import SelectionError
-from loopfind_core.features import DEFAULT_WHITENING_SHRINKAGE, FRAME_RATE_HZ
-from loopfind_core.figures import TimelineMarks, excerpt_figure, timeline_figure
-from loopfind_core.session import DEFAULT_PATIENCE, STRATEGIES
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ
+from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
+from loopfind_core.interactive.figures import TimelineMarks, excerpt_figure, timeline_figure
+from loopfind_core.retrieval.session import DEFAULT_PATIENCE, STRATEGIES
 
 ws = app_state.workspace()
 key = ws.audio.content_hash

@@ -8,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 import app_state
-from loopfind_core.errors import LoopfindError
-from loopfind_core.library import hunt_library, track_audio_path
-from loopfind_core.session import DEFAULT_PATIENCE
-from loopfind_core.vector_index import DEFAULT_SHORTLIST_TRACKS
+from loopfind_core.base.errors import LoopfindError
+from loopfind_core.library.hunt import hunt_library
+from loopfind_core.library.manifest import track_audio_path
+from loopfind_core.library.vector_index import DEFAULT_SHORTLIST_TRACKS
+from loopfind_core.retrieval.session import DEFAULT_PATIENCE
 
 ws = app_state.workspace()
 st.title("Library")

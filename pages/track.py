@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 import app_state
-from loopfind_core.errors import LoopfindError
-from loopfind_core.figures import selection_figure
+from loopfind_core.base.errors import LoopfindError
+from loopfind_core.interactive.figures import selection_figure
 
 ws = app_state.workspace()
 st.title("Track")

@@ -11,19 +11,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loopfind_core.audio import load_audio  # noqa: E402
-from loopfind_core.beats import estimate_beats  # noqa: E402
-from loopfind_core.dataset import read_dataset  # noqa: E402
-from loopfind_core.discover import (  # noqa: E402
+from loopfind_core.base.audio import load_audio  # noqa: E402
+from loopfind_core.base.beats import estimate_beats  # noqa: E402
+from loopfind_core.corpus.dataset import read_dataset  # noqa: E402
+from loopfind_core.features.registry import extract_features  # noqa: E402
+from loopfind_core.research.discovery import score_suggestions
+from loopfind_core.retrieval.discovery import (
     MAX_RELATIVE_DISTANCE,
     _anchor,
     _suggestion,
     reduce_dimensions,
-    score_suggestions,
     window_lengths_s,
 )
-from loopfind_core.features import extract_features  # noqa: E402
-from loopfind_core.search import WindowSearch  # noqa: E402
+from loopfind_core.retrieval.search import WindowSearch  # noqa: E402
 
 
 def main(root: str, kind: str = "learned", seed: int = 0) -> None:

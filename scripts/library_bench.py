@@ -11,8 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loopfind_core.dataset import read_dataset  # noqa: E402
-from loopfind_core.library import build_index, open_library  # noqa: E402
+from loopfind_core.corpus.dataset import read_dataset  # noqa: E402
+from loopfind_core.library.hunt import open_library  # noqa: E402
+from loopfind_core.library.store import build_index  # noqa: E402
 
 
 def peak_rss_mb() -> float:

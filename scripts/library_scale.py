@@ -42,16 +42,12 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loopfind_core.dataset import (  # noqa: E402
-    Annotation,
-    Occurrence,  # noqa: E402
-    read_dataset,
-    write_annotations,
-)
-from loopfind_core.evaluate import MATCH_OVERLAP_FRACTION, matching_occurrence  # noqa: E402
-from loopfind_core.features import FRAME_RATE_HZ  # noqa: E402
-from loopfind_core.library import hunt_library, open_library, read_index_manifest  # noqa: E402
-from loopfind_core.vector_index import shortlist, track_values  # noqa: E402
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ  # noqa: E402
+from loopfind_core.corpus.dataset import Annotation, Occurrence, read_dataset, write_annotations
+from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, matching_occurrence  # noqa: E402
+from loopfind_core.library.hunt import hunt_library, open_library  # noqa: E402
+from loopfind_core.library.manifest import read_index_manifest  # noqa: E402
+from loopfind_core.library.vector_index import shortlist, track_values  # noqa: E402
 
 
 def split_corpus(bench: Path, out: Path) -> None:
@@ -222,8 +218,8 @@ def derived_track(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def derive_tracks(index: Path, prefix: str, tracks: int, seed: int = 0) -> None:
     import hashlib
 
-    from loopfind_core.library import FEATURES_FOLDER, INDEX_FILE
-    from loopfind_core.vector_index import build_vector_index
+    from loopfind_core.library.manifest import FEATURES_FOLDER, INDEX_FILE
+    from loopfind_core.library.vector_index import build_vector_index
 
     manifest = json.loads((index / INDEX_FILE).read_text())
     sources = sorted(n for n in manifest["tracks"] if n.startswith(prefix))
@@ -271,7 +267,7 @@ def main() -> None:
         split_corpus(args.bench, args.out)
         return
     if args.command == "rebuild":
-        from loopfind_core.vector_index import build_vector_index
+        from loopfind_core.library.vector_index import build_vector_index
 
         print(build_vector_index(args.index, args.factory))
         return

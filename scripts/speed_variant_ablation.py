@@ -30,12 +30,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loopfind_core.audio import load_audio  # noqa: E402
-from loopfind_core.dataset import read_dataset  # noqa: E402
-from loopfind_core.evaluate import simulate_user  # noqa: E402
-from loopfind_core.features import FRAME_RATE_HZ, FeatureTrack, extract_features  # noqa: E402
-from loopfind_core.search import WindowSearch  # noqa: E402
-from loopfind_core.session import RetrievalSession, active_scores, query_window_frames  # noqa: E402
+from loopfind_core.base.audio import load_audio  # noqa: E402
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ  # noqa: E402
+from loopfind_core.corpus.dataset import read_dataset  # noqa: E402
+from loopfind_core.corpus.truth import simulate_user  # noqa: E402
+from loopfind_core.features.registry import extract_features  # noqa: E402
+from loopfind_core.features.track import FeatureTrack  # noqa: E402
+from loopfind_core.retrieval.search import WindowSearch  # noqa: E402
+from loopfind_core.retrieval.session import RetrievalSession, active_scores, query_window_frames  # noqa: E402
 
 DATA = Path("data")
 CACHE = DATA / "pt_cache"

@@ -20,17 +20,18 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loopfind_core.audio import load_audio  # noqa: E402
-from loopfind_core.bench import (  # noqa: E402
+from loopfind_core.base.audio import load_audio  # noqa: E402
+from loopfind_core.features.registry import extract_features  # noqa: E402
+from loopfind_core.research.bench import (
     QUERY_DURATION_S,
     QUERY_START_FRACTION,
     STEPS,
     step_milliseconds,
     write_bench_track,
 )
-from loopfind_core.features import extract_features  # noqa: E402
-from loopfind_core.search import WindowSearch  # noqa: E402
-from loopfind_core.session import RetrievalSession, query_window_frames  # noqa: E402
+from loopfind_core.research.variants import ResearchSession  # noqa: E402
+from loopfind_core.retrieval.search import WindowSearch  # noqa: E402
+from loopfind_core.retrieval.session import query_window_frames  # noqa: E402
 
 REPEATS = 7
 SETTINGS = {"plain": (), "±3,6 %": (-6, -3, 3, 6)}
@@ -38,7 +39,7 @@ SETTINGS = {"plain": (), "±3,6 %": (-6, -3, 3, 6)}
 
 def first_proposal_ms(features, search, speed_variants) -> float:
     started = time.perf_counter()
-    session = RetrievalSession(features, QUERY_START_FRACTION * features.duration_s,
+    session = ResearchSession(features, QUERY_START_FRACTION * features.duration_s,
                                QUERY_DURATION_S, patience=STEPS + 1, strategy="active",
                                search=search, speed_variants=speed_variants)
     session.propose()
@@ -46,7 +47,7 @@ def first_proposal_ms(features, search, speed_variants) -> float:
 
 
 def step_ms(features, search, speed_variants) -> float:
-    session = RetrievalSession(features, QUERY_START_FRACTION * features.duration_s,
+    session = ResearchSession(features, QUERY_START_FRACTION * features.duration_s,
                                QUERY_DURATION_S, patience=STEPS + 1, strategy="active",
                                search=search, speed_variants=speed_variants)
     return step_milliseconds(session)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from loopfind_core.audio import audio_from_samples
-from loopfind_core.features import extract_features
+from loopfind_core.base.audio import audio_from_samples
+from loopfind_core.features.registry import extract_features
 
 SR_HZ = 22050
 

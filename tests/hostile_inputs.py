@@ -231,7 +231,7 @@ def loopfind_checkpoint(mutate: Callable[[dict], None] | None = None) -> bytes:
     """A freshly initialised (untrained) Loopfind encoder checkpoint, optionally altered."""
     import torch
 
-    from loopfind_core.encoder import (
+    from loopfind_core.features.encoder import (
         CHECKPOINT_FORMAT,
         CHECKPOINT_FORMAT_VERSION,
         FEATURE_PARAMETERS,
@@ -506,10 +506,10 @@ def outcome_of(item: HostileInput, folder: Path) -> str:
     or "ErrorClass: message"."""
     import numpy as np
 
-    from loopfind_core.audio import load_audio
-    from loopfind_core.dataset import read_dataset
-    from loopfind_core.encoder import load_encoder
-    from loopfind_core.errors import LoopfindError
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.base.errors import LoopfindError
+    from loopfind_core.corpus.dataset import read_dataset
+    from loopfind_core.features.encoder import load_encoder
 
     data = content_of(item, folder)
     try:

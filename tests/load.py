@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from loopfind_core.evaluate import MATCH_OVERLAP_FRACTION, overlap_s
+from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
 
 from .browser import (
     candidate_start_s,

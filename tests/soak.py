@@ -18,15 +18,17 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from loopfind_core.audio import audio_from_samples
-from loopfind_core.dataset import group_sounds
-from loopfind_core.evaluate import simulate_user
-from loopfind_core.export import FORMATS, export
-from loopfind_core.features import DEFAULT_WHITENING_SHRINKAGE, FeatureTrack, extract_features
-from loopfind_core.search import WindowSearch
-from loopfind_core.session import STRATEGIES
-from loopfind_core.synth import SynthConfig, corpus_track
-from loopfind_core.workspace import Workspace
+from loopfind_core.base.audio import audio_from_samples
+from loopfind_core.corpus.dataset import group_sounds
+from loopfind_core.corpus.synth import SynthConfig, corpus_track
+from loopfind_core.corpus.truth import simulate_user
+from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
+from loopfind_core.features.registry import extract_features
+from loopfind_core.features.track import FeatureTrack
+from loopfind_core.interactive.export import FORMATS, export
+from loopfind_core.interactive.workspace import Workspace
+from loopfind_core.retrieval.search import WindowSearch
+from loopfind_core.retrieval.session import STRATEGIES
 
 KINDS = ("mfcc", "mel", "learned")  # the app's feature kinds
 WHITENINGS = (DEFAULT_WHITENING_SHRINKAGE, None)  # whitened (the app's default) and raw

@@ -14,10 +14,10 @@ import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
 import app_state
-from loopfind_core.dataset import read_dataset
-from loopfind_core.demo import ensure_demo_track
-from loopfind_core.evaluate import MATCH_OVERLAP_FRACTION, overlap_s
-from loopfind_core.export import to_json
+from loopfind_core.corpus.dataset import read_dataset
+from loopfind_core.corpus.demo import ensure_demo_track
+from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
+from loopfind_core.interactive.export import to_json
 
 from .hostile_inputs import HOSTILE_NAMES, content_of, hostile_inputs
 
@@ -309,7 +309,7 @@ def test_user_typed_sound_names_are_escaped_wherever_shown(stab_loop):
 @pytest.fixture(scope="module")
 def small_library(tmp_path_factory):
     """An MFCC index of two small generated tracks with a planted chirp."""
-    from loopfind_core.library import build_index
+    from loopfind_core.library.store import build_index
 
     from .conftest import SR_HZ, planted_track
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from loopfind_core.audio import SAMPLE_RATE_HZ, load_audio
-from loopfind_core.errors import AudioError, LoopfindError
+from loopfind_core.base.audio import SAMPLE_RATE_HZ, load_audio
+from loopfind_core.base.errors import AudioError, LoopfindError
 
 from .conftest import SR_HZ
 

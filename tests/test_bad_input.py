@@ -16,17 +16,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from loopfind_core.audio import MAX_FILE_BYTES, load_audio
-from loopfind_core.dataset import read_dataset
-from loopfind_core.encoder import load_encoder
-from loopfind_core.errors import (
+from loopfind_core.base.audio import MAX_FILE_BYTES, load_audio
+from loopfind_core.base.errors import (
     AudioError,
     CheckpointError,
     DatasetError,
     LoopfindError,
     SelectionError,
 )
-from loopfind_core.workspace import Workspace
+from loopfind_core.corpus.dataset import read_dataset
+from loopfind_core.features.encoder import load_encoder
+from loopfind_core.interactive.workspace import Workspace
 
 from .hostile_inputs import (
     HOSTILE_NAMES,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from loopfind_core.dataset import read_dataset
-from loopfind_core.demo import ensure_demo_track
-from loopfind_core.evaluate import MATCH_OVERLAP_FRACTION, overlap_s
+from loopfind_core.corpus.dataset import read_dataset
+from loopfind_core.corpus.demo import ensure_demo_track
+from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
 
 from .browser import (
     CHROMIUM,

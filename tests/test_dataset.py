@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from loopfind_core.dataset import (
-    Annotation,
-    format_seconds,
-    read_dataset,
-    write_annotations,
-)
-from loopfind_core.errors import DatasetError
+from loopfind_core.base.errors import DatasetError
+from loopfind_core.corpus.dataset import Annotation, format_seconds, read_dataset, write_annotations
 
 
 @pytest.fixture

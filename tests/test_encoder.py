@@ -15,24 +15,19 @@ import pytest
 import soundfile as sf
 import torch
 
-from loopfind_core.audio import audio_from_samples
-from loopfind_core.encoder import (
+from loopfind_core.base.audio import audio_from_samples
+from loopfind_core.base.errors import CheckpointError, SelectionError
+from loopfind_core.features.encoder import (
     Encoder,
     EncoderConfig,
     load_encoder,
     save_checkpoint,
     weights_digest,
 )
-from loopfind_core.errors import CheckpointError, SelectionError
-from loopfind_core.features import extract_features
-from loopfind_core.train import (
-    TrainConfig,
-    drop_bins,
-    mix_in,
-    shift_bins,
-    train,
-    with_overrides,
-)
+from loopfind_core.features.registry import extract_features
+from loopfind_core.training.config import TrainConfig, with_overrides
+from loopfind_core.training.loop import train
+from loopfind_core.training.views import drop_bins, mix_in, shift_bins
 
 from .conftest import SR_HZ, planted_track
 
@@ -68,7 +63,7 @@ def test_checkpoint_describes_itself_and_embeds_every_frame(tiny_checkpoint, pla
 
 
 def test_chunked_inference_equals_whole(tiny_checkpoint, monkeypatch):
-    import loopfind_core.encoder as encoder_module
+    import loopfind_core.features.encoder as encoder_module
 
     mel_db = np.random.default_rng(0).normal(-40, 15, (128, 700)).astype(np.float32)
     loaded = load_encoder(tiny_checkpoint, "cpu")
@@ -214,8 +209,8 @@ def test_save_then_load_round_trips_weights(tmp_path):
 
 
 def test_repetitions_are_mined_from_the_track_itself(planted):
-    from loopfind_core.features import log_mel
-    from loopfind_core.train import repetition_pairs
+    from loopfind_core.base.spectrogram import log_mel
+    from loopfind_core.training.data import repetition_pairs
 
     mel_db = log_mel(audio_from_samples(planted.samples, SR_HZ))
     pairs = repetition_pairs(mel_db, 32, max_relative_distance=0.9, partners=2)

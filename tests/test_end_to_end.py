@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from loopfind_core.bench import format_bench, run_bench
 from loopfind_core.cli import main
-from loopfind_core.demo import DEMO_TRACKS, ensure_demo_corpus
-from loopfind_core.evaluate import EvaluationConfig, evaluate_dataset
+from loopfind_core.corpus.demo import DEMO_TRACKS, ensure_demo_corpus
+from loopfind_core.research.bench import format_bench, run_bench
+from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +54,8 @@ def test_cli_synth(tmp_path, capsys):
 
 
 def test_bench_runs_and_reports_every_kind(tmp_path):
-    from loopfind_core.encoder import Encoder, EncoderConfig, save_checkpoint
-    from loopfind_core.features import FEATURE_KINDS
+    from loopfind_core.features.encoder import Encoder, EncoderConfig, save_checkpoint
+    from loopfind_core.features.registry import FEATURE_KINDS
 
     checkpoint = tmp_path / "random.pt"
     save_checkpoint(checkpoint, Encoder(EncoderConfig()), np.zeros(128), np.ones(128), {})

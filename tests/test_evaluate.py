@@ -10,16 +10,11 @@ import pytest
 import soundfile as sf
 
 from loopfind_core.cli import main
-from loopfind_core.dataset import Annotation, Occurrence, write_annotations
-from loopfind_core.evaluate import (
-    EvaluationConfig,
-    evaluate_dataset,
-    format_table,
-    overlap_s,
-    simulate_user,
-    summarize,
-)
-from loopfind_core.session import RetrievalSession
+from loopfind_core.corpus.dataset import Annotation, Occurrence, write_annotations
+from loopfind_core.corpus.truth import overlap_s, simulate_user
+from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset, summarize
+from loopfind_core.research.reports import format_table
+from loopfind_core.retrieval.session import RetrievalSession
 
 from .conftest import SR_HZ, planted_track
 
@@ -82,7 +77,7 @@ def test_evaluate_dataset_rows(tiny_dataset, queries):
 
 
 def test_summarize_pools_all():
-    from loopfind_core.evaluate import SoundResult
+    from loopfind_core.research.evaluate import SoundResult
 
     results = [
         SoundResult("a", "House", "loop", "x", "mfcc", "naive", 3, 1, 1.0, 4, 2.0, 1.0),
@@ -144,10 +139,11 @@ def test_auto_accept_is_measured_per_threshold(tiny_dataset):
 
 
 def test_discovery_finds_the_planted_chirp_and_is_measured(planted, tiny_dataset, capsys):
-    from loopfind_core.audio import audio_from_samples
-    from loopfind_core.dataset import SoundTruth
-    from loopfind_core.discover import discover, score_suggestions
-    from loopfind_core.features import extract_features
+    from loopfind_core.base.audio import audio_from_samples
+    from loopfind_core.corpus.dataset import SoundTruth
+    from loopfind_core.features.registry import extract_features
+    from loopfind_core.research.discovery import score_suggestions
+    from loopfind_core.retrieval.discovery import discover
 
     track = extract_features(audio_from_samples(planted.samples, SR_HZ), "mel-std")
     suggestions = discover(track, None, max_suggestions=10)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from loopfind_core.errors import LoopfindError
-from loopfind_core.vector_index import block_means, track_scores
+from loopfind_core.base.errors import LoopfindError
+from loopfind_core.library.vector_index import block_means, track_scores
 
 from .conftest import SR_HZ, chirp, planted_track
 
@@ -30,7 +30,7 @@ def backing_only(seed: int, duration_s: float = 40.0, sound: np.ndarray | None =
 @pytest.fixture(scope="module")
 def library_folder(tmp_path_factory):
     """a.wav and b.wav share a planted chirp; c.wav holds another sound, d.wav none."""
-    from loopfind_core.library import build_index
+    from loopfind_core.library.store import build_index
 
     root = tmp_path_factory.mktemp("library")
     folder = root / "music"
@@ -67,8 +67,8 @@ def test_scores_add_hits_that_agree_on_one_start():
 
 
 def test_shortlist_lists_the_track_that_shares_the_sound(library_folder):
-    from loopfind_core.features import FRAME_RATE_HZ
-    from loopfind_core.vector_index import shortlist, track_values
+    from loopfind_core.base.spectrogram import FRAME_RATE_HZ
+    from loopfind_core.library.vector_index import shortlist, track_values
 
     _, index, report = library_folder
     assert report.vectors is not None and report.vectors.factory == "Flat"
@@ -83,7 +83,7 @@ def test_shortlist_lists_the_track_that_shares_the_sound(library_folder):
 
 
 def test_a_shortlisted_hunt_finds_the_sound_in_the_other_track(library_folder):
-    from loopfind_core.library import hunt_library
+    from loopfind_core.library.hunt import hunt_library
 
     _, index, _ = library_folder
     hunt = hunt_library(index, "a.wav", 3.1, 0.6, shortlist_tracks=2, patience=2)
@@ -101,10 +101,10 @@ def test_a_shortlisted_hunt_finds_the_sound_in_the_other_track(library_folder):
 
 def test_a_query_from_outside_the_library_searches_with_it(library_folder, tmp_path,
                                                            monkeypatch, capsys):
-    from loopfind_core.audio import load_audio
+    from loopfind_core.base.audio import load_audio
     from loopfind_core.cli import main
-    from loopfind_core.features import extract_features
-    from loopfind_core.library import hunt_library
+    from loopfind_core.features.registry import extract_features
+    from loopfind_core.library.hunt import hunt_library
 
     _, index, _ = library_folder
     outside = tmp_path / "a.wav"  # the same name as an indexed track, other content
@@ -127,8 +127,9 @@ def test_a_query_from_outside_the_library_searches_with_it(library_folder, tmp_p
 def test_the_vector_index_follows_the_tracks(library_folder, tmp_path, monkeypatch):
     import shutil
 
-    from loopfind_core import vector_index
-    from loopfind_core.library import build_index, hunt_library
+    from loopfind_core.library import vector_index
+    from loopfind_core.library.hunt import hunt_library
+    from loopfind_core.library.store import build_index
 
     folder, index, _ = library_folder
     copy_folder, copy_index = tmp_path / "music", tmp_path / "index"

@@ -22,11 +22,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loopfind_core.beats import BeatGrid
-from loopfind_core.errors import SelectionError
-from loopfind_core.features import FeatureTrack
-from loopfind_core.search import MAX_OVERLAP_FRACTION, WindowSearch, best_allowed_start
-from loopfind_core.session import RetrievalSession
+from loopfind_core.base.beats import BeatGrid
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.features.track import FeatureTrack
+from loopfind_core.research.variants import ResearchSession
+from loopfind_core.retrieval.search import MAX_OVERLAP_FRACTION, WindowSearch, best_allowed_start
+from loopfind_core.retrieval.session import RetrievalSession
 
 FRAME_RATE_HZ = 10.0  # small synthetic tracks: 10 frames per second
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -74,7 +75,7 @@ def setups(draw) -> Setup:
 
 
 def new_session(setup: Setup) -> RetrievalSession:
-    return RetrievalSession(
+    return ResearchSession(
         setup.features, setup.t0_s, setup.duration_s, patience=setup.patience,
         strategy=setup.strategy, device="cpu", valid_starts=setup.valid_starts,
         beats=setup.beats, beat_prior=0.5 if setup.beats is not None else 0.0,

@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 import torch
 
-from loopfind_core.audio import audio_from_samples
+from loopfind_core.base.audio import audio_from_samples
+from loopfind_core.base.errors import SelectionError
 from loopfind_core.cli import _speed_variants, build_parser
-from loopfind_core.errors import SelectionError
-from loopfind_core.evaluate import EvaluationConfig, evaluate_dataset
-from loopfind_core.features import extract_features
-from loopfind_core.search import WindowSearch
-from loopfind_core.session import RetrievalSession, speed_factors, variant_profile
-from loopfind_core.synth import SynthConfig, _stretch_time
+from loopfind_core.corpus.synth import SynthConfig, _stretch_time
+from loopfind_core.features.registry import extract_features
+from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
+from loopfind_core.research.variants import ResearchSession, speed_factors, variant_profile
+from loopfind_core.retrieval.search import WindowSearch
+from loopfind_core.retrieval.session import RetrievalSession
 
 SR_HZ = 22050
 QUERY_S, CHANGED_S, DECOYS_S = 3.0, 14.0, (25.0, 33.0)
@@ -75,7 +76,7 @@ def features_with(change: str):
 def test_a_changed_occurrence_is_proposed_first_only_with_speed_variants(change, strategy):
     features = features_with(change)
     plain = RetrievalSession(features, QUERY_S, RIFF_S, strategy=strategy)
-    robust = RetrievalSession(features, QUERY_S, RIFF_S, strategy=strategy,
+    robust = ResearchSession(features, QUERY_S, RIFF_S, strategy=strategy,
                               speed_variants=VARIANTS)
     assert abs(plain.propose().start_s - CHANGED_S) > 1.0  # a decoy comes first ...
     assert abs(robust.propose().start_s - CHANGED_S) < 0.1  # ... unless variants are on
@@ -108,7 +109,7 @@ def test_speed_factors_and_their_validation():
             speed_factors(bad)
     features = features_with("resampled +100 cents")
     with pytest.raises(SelectionError, match="speed variant"):
-        RetrievalSession(features, QUERY_S, RIFF_S, speed_variants=(50,))
+        ResearchSession(features, QUERY_S, RIFF_S, speed_variants=(50,))
     with pytest.raises(SelectionError, match="speed variant"):
         evaluate_dataset("/nonexistent", EvaluationConfig(speed_variants=(-40,)))
 
@@ -117,7 +118,7 @@ def test_undo_and_determinism_hold_with_speed_variants():
     features = features_with("resampled +100 cents")
 
     def run(answers):
-        session = RetrievalSession(features, QUERY_S, RIFF_S, patience=3,
+        session = ResearchSession(features, QUERY_S, RIFF_S, patience=3,
                                    speed_variants=VARIANTS)
         proposals = []
         for yes in answers:

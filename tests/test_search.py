@@ -8,13 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loopfind_core.errors import SelectionError
-from loopfind_core.search import (
+from loopfind_core.base.device import best_device
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.retrieval.search import (
     WindowSearch,
     _fast_fft_length,
     allowed_starts,
     best_allowed_start,
-    best_device,
     suppression_radius,
 )
 

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from loopfind_core.audio import MAX_DURATION_S, MAX_FILE_BYTES
+from loopfind_core.base.audio import MAX_DURATION_S, MAX_FILE_BYTES
 
 from .browser import REPO, running_app
 

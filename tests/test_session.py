@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loopfind_core.errors import SelectionError
-from loopfind_core.features import FeatureTrack
-from loopfind_core.session import (
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.features.track import FeatureTrack
+from loopfind_core.retrieval.session import (
     NEGATIVE_WEIGHT,
     RetrievalSession,
     active_scores,
@@ -89,14 +89,14 @@ def test_deterministic(planted_mfcc):
 
 
 @pytest.mark.parametrize(
-    "t0,d,fragment",
+    "start_s,duration_s,fragment",
     [(-1.0, 1.0, "outside"), (5.0, 0.0, "empty"), (39.5, 2.0, "past the end"),
      (1.0, 25.0, "more than half"), (float("nan"), 1.0, "finite"), (1000.0, 1.0, "outside"),
      ("abc", 1.0, "numbers")],
 )
-def test_absurd_selections_are_refused(planted_mfcc, t0, d, fragment):
+def test_absurd_selections_are_refused(planted_mfcc, start_s, duration_s, fragment):
     with pytest.raises(SelectionError, match=fragment):
-        RetrievalSession(planted_mfcc, t0, d)
+        RetrievalSession(planted_mfcc, start_s, duration_s)
 
 
 def test_bad_settings(planted_mfcc):
@@ -182,18 +182,18 @@ def test_auto_accept_takes_confident_proposals_and_undo_returns_them(planted, pl
 
 
 def test_beat_prior_penalises_off_beat_starts(planted, planted_mfcc):
-    from loopfind_core.beats import BeatGrid
-    from loopfind_core.session import beat_phase_penalty
+    from loopfind_core.base.beats import BeatGrid
+    from loopfind_core.research.variants import ResearchSession, beat_phase_penalty
 
     grid = BeatGrid(120.0, np.arange(0.0, 40.0, 0.5))
     penalty = beat_phase_penalty(grid, query_frame=0, n_starts=100, frame_rate_hz=43.0664,
                                  device=torch_cpu())
     assert float(penalty[0]) == 0.0 and float(penalty.max()) <= 1.0
     assert float(penalty[11]) == pytest.approx(1.0, abs=0.05)  # a quarter second: half a beat
-    session = RetrievalSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=1.0)
+    session = ResearchSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=1.0)
     assert session.propose() is not None
     with pytest.raises(SelectionError, match="beat_prior"):
-        RetrievalSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=-1.0)
+        ResearchSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=-1.0)
 
 
 def torch_cpu():
@@ -214,8 +214,9 @@ def test_revising_an_automatic_answer_makes_it_the_users(planted, planted_mfcc):
 
 
 def test_whitening_gives_the_tracks_mahalanobis_distance(planted):
-    from loopfind_core.audio import audio_from_samples
-    from loopfind_core.features import extract_features, whiten_over_track
+    from loopfind_core.base.audio import audio_from_samples
+    from loopfind_core.features.classic import whiten_over_track
+    from loopfind_core.features.registry import extract_features
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6))

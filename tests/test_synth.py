@@ -13,9 +13,9 @@ import pytest
 import soundfile as sf
 from scipy.signal import stft
 
-from loopfind_core.dataset import read_dataset
-from loopfind_core.errors import DatasetError, LoopfindError, SelectionError
-from loopfind_core.synth import (
+from loopfind_core.base.errors import DatasetError, LoopfindError, SelectionError
+from loopfind_core.corpus.dataset import read_dataset
+from loopfind_core.corpus.synth import (
     GENRES,
     LOOP_KINDS,
     PEAK_DBFS,

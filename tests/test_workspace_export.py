@@ -11,20 +11,22 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from loopfind_core.audio import audio_from_samples, clip_wav_bytes
-from loopfind_core.beats import BeatGrid
-from loopfind_core.compare import (
+from loopfind_core.base.audio import audio_from_samples, clip_wav_bytes
+from loopfind_core.base.beats import BeatGrid
+from loopfind_core.base.errors import AudioError, LoopfindError, SelectionError
+from loopfind_core.corpus.dataset import Occurrence, SoundTruth, read_dataset
+from loopfind_core.corpus.demo import ensure_demo_track
+from loopfind_core.corpus.synth import corpus_track, generate_corpus
+from loopfind_core.corpus.truth import matching_sound
+from loopfind_core.features.registry import extract_features
+from loopfind_core.interactive.compare import (
     distance_curve,
-    matching_sound,
     occurrence_ranks,
     ranked_proposals,
     self_similarity,
     simulated_recalls,
 )
-from loopfind_core.dataset import Occurrence, SoundTruth, read_dataset
-from loopfind_core.demo import ensure_demo_track
-from loopfind_core.errors import AudioError, LoopfindError, SelectionError
-from loopfind_core.export import (
+from loopfind_core.interactive.export import (
     Event,
     TrackInfo,
     export,
@@ -36,8 +38,7 @@ from loopfind_core.export import (
     to_midi,
     to_osu,
 )
-from loopfind_core.features import extract_features
-from loopfind_core.figures import (
+from loopfind_core.interactive.figures import (
     TimelineMarks,
     distance_figure,
     selection_figure,
@@ -45,8 +46,7 @@ from loopfind_core.figures import (
     timeline_figure,
     waveform_envelope,
 )
-from loopfind_core.synth import corpus_track, generate_corpus
-from loopfind_core.workspace import Workspace, clean_sound_name
+from loopfind_core.interactive.workspace import Workspace, clean_sound_name
 
 from .conftest import SR_HZ
 
@@ -284,7 +284,8 @@ def test_cli_hunt_asks_and_understands_undo_and_done(planted_wav, tmp_path, monk
 
 def test_index_is_incremental_and_a_hunt_spans_every_track(tmp_path, monkeypatch, capsys):
     from loopfind_core.cli import main
-    from loopfind_core.library import build_index, open_library
+    from loopfind_core.library.hunt import open_library
+    from loopfind_core.library.store import build_index
 
     from .conftest import planted_track
 

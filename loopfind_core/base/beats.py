@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-from .audio import Audio
-from .features import HOP_LENGTH, log_mel
+from loopfind_core.base.audio import Audio
+from loopfind_core.base.spectrogram import HOP_LENGTH, log_mel
 
 MIN_BEATS = 4  # fewer detected beats than this is no grid
 

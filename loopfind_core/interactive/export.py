@@ -34,9 +34,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .beats import BeatGrid
-from .errors import SelectionError
-from .session import RetrievalSession
+from loopfind_core.base.beats import BeatGrid
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.retrieval.session import RetrievalSession
 
 MIDI_TICKS_PER_BEAT = 480
 MIDI_DEFAULT_TEMPO_BPM = 120.0  # used when the track has no beat grid

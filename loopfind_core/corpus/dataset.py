@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import DatasetError
+from loopfind_core.base.errors import DatasetError
 
 ANNOTATIONS_FILE = "annotations.csv"
 ANNOTATION_COLUMNS = ("file", "genre", "category", "sound", "start", "end")

@@ -12,6 +12,7 @@ import hashlib
 import io
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -20,7 +21,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioError
+from loopfind_core.base.errors import AudioError, SelectionError
 
 SAMPLE_RATE_HZ = 22050  # the paper's analysis rate (§IV): every feature is computed at this rate
 MIN_DURATION_S = 1.0  # shorter than one second holds no loop and hardly a sample
@@ -316,3 +317,19 @@ def clip_wav_bytes(audio: Audio, start_s: float, end_s: float, pad_s: float = 0.
     out = io.BytesIO()
     sf.write(out, audio.samples[start:stop], audio.sr_hz, format="WAV", subtype="PCM_16")
     return out.getvalue()
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus")
+
+
+def audio_files(folders: Sequence[str | Path]) -> list[Path]:
+    """Every audio file under the folders, sorted (so runs are deterministic)."""
+    files: list[Path] = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            raise SelectionError(f"Training data folder {str(folder)!r} does not exist.")
+        files += sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    if not files:
+        raise SelectionError(
+            f"No audio files ({', '.join(AUDIO_EXTENSIONS)}) in {', '.join(map(str, folders))}."
+        )
+    return files

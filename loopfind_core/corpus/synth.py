@@ -38,9 +38,9 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import butter, oaconvolve, sosfilt
 
-from .dataset import ANNOTATIONS_FILE, Annotation, write_annotations
-from .errors import DatasetError, SelectionError
-from .progress import ProgressCallback, no_progress
+from loopfind_core.base.errors import DatasetError, SelectionError
+from loopfind_core.base.progress import ProgressCallback, no_progress
+from loopfind_core.corpus.dataset import ANNOTATIONS_FILE, Annotation, write_annotations
 
 logger = logging.getLogger(__name__)
 

@@ -11,28 +11,24 @@ import os
 import shutil
 from pathlib import Path
 
-from .dataset import ANNOTATIONS_FILE
-from .progress import ProgressCallback, no_progress
+from loopfind_core.base.paths import cache_dir
+from loopfind_core.base.progress import ProgressCallback, no_progress
+from loopfind_core.corpus.dataset import ANNOTATIONS_FILE
 
 DEMO_SEED = 2024  # the demo corpus; training corpora must use other seeds
 DEMO_TRACKS = 8  # two tracks per genre
 
 
-def cache_dir() -> Path:
-    """Where generated data is kept: ``$LOOPFIND_CACHE`` or ``~/.cache/loopfind``."""
-    return Path(os.environ.get("LOOPFIND_CACHE") or Path.home() / ".cache" / "loopfind")
-
-
 def demo_corpus_dir() -> Path:
     """The cache folder of the demo corpus, named by everything that determines its content."""
-    from .synth import GENERATOR_VERSION
+    from loopfind_core.corpus.synth import GENERATOR_VERSION
 
     return cache_dir() / f"demo-corpus-v{GENERATOR_VERSION}-seed{DEMO_SEED}-{DEMO_TRACKS}"
 
 
 def ensure_demo_corpus(progress: ProgressCallback = no_progress) -> Path:
     """The demo corpus folder, generated first if it is not there yet (deterministic)."""
-    from .synth import generate_corpus
+    from loopfind_core.corpus.synth import generate_corpus
 
     folder = demo_corpus_dir()
     if (folder / ANNOTATIONS_FILE).is_file():
@@ -50,7 +46,7 @@ DEMO_TRACK_INDEX = 0  # the demo corpus's first track (House): the app's built-i
 
 def demo_track_dir() -> Path:
     """The cache folder of the app's demo track (one track of the demo corpus + its truth)."""
-    from .synth import GENERATOR_VERSION
+    from loopfind_core.corpus.synth import GENERATOR_VERSION
 
     return cache_dir() / f"demo-track-v{GENERATOR_VERSION}-seed{DEMO_SEED}-{DEMO_TRACK_INDEX}"
 
@@ -63,8 +59,8 @@ def ensure_demo_track() -> Path:
     """
     import soundfile as sf
 
-    from .dataset import write_annotations
-    from .synth import corpus_track, track_file_name
+    from loopfind_core.corpus.dataset import write_annotations
+    from loopfind_core.corpus.synth import corpus_track, track_file_name
 
     folder = demo_track_dir()
     if (folder / ANNOTATIONS_FILE).is_file():
@@ -81,19 +77,3 @@ def ensure_demo_track() -> Path:
     except OSError:  # another process finished first: its copy is identical
         shutil.rmtree(partial, ignore_errors=True)
     return folder
-
-
-def demo_library_dir(kind: str) -> Path:
-    """The cache folder of the demo library: the demo corpus indexed with ``kind`` features."""
-    return demo_corpus_dir().with_name(f"{demo_corpus_dir().name}-index-{kind}")
-
-
-def ensure_demo_library(kind: str = "learned", progress: ProgressCallback = no_progress) -> Path:
-    """The demo library's index folder: the demo corpus (composed first if missing) indexed
-    for library hunts (:mod:`loopfind_core.library`); nothing is redone when it is there."""
-    from .library import build_index
-
-    corpus = ensure_demo_corpus(progress)
-    out = demo_library_dir(kind)
-    build_index(corpus, out, kind=kind, progress=progress)
-    return out

@@ -24,22 +24,10 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from .errors import SelectionError
+from loopfind_core.base.device import best_device
+from loopfind_core.base.errors import SelectionError
 
 MAX_OVERLAP_FRACTION = 0.5  # a proposal may share at most half its window with a blocked one
-
-
-def best_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` or ``"auto"`` picks CUDA when present, else the CPU; anything else is used as is."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise SelectionError(f"Unknown device {device!r}; use auto, cpu or cuda.") from error
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise SelectionError("CUDA was requested but no CUDA GPU is available; use cpu or auto.")
-    return resolved
 
 
 def _fast_fft_length(n: int) -> int:

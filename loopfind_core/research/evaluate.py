@@ -1,16 +1,16 @@
 """The paper's evaluation protocol (§IV) with a simulated user, on any dataset folder.
 
 For each sound, one occurrence is the query (its first, or each in turn with
-``queries="all"``): t0 = start, d = end − start. The simulated user answers yes iff the
-proposed window overlaps an occurrence of that sound that is not found yet by at least 50% of
-d. The session runs until ``patience`` rejections (or nothing is left to propose), and
+``queries="all"``): ``start_s`` = its start, ``duration_s`` = end − start. The simulated user
+answers yes iff the proposed window overlaps an occurrence of that sound that is not found yet
+by at least 50% of ``duration_s`` (:mod:`loopfind_core.corpus.truth`). The session runs until
+``patience`` rejections (or nothing is left to propose), and
 recall = found / (occurrences − 1). Recall is averaged per sound, then over sounds per
 category × genre × (features, strategy), with ``all`` rows for either.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -18,30 +18,30 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .audio import load_audio
-from .beats import BeatGrid, estimate_beats
-from .dataset import CATEGORIES, Occurrence, SoundTruth, read_dataset
-from .errors import LoopfindError, SelectionError
-from .features import FEATURE_KINDS, FeatureTrack, extract_features
-from .progress import ProgressCallback, no_progress
-from .search import WindowSearch
-from .session import (
+from loopfind_core.base.audio import load_audio
+from loopfind_core.base.beats import BeatGrid, estimate_beats
+from loopfind_core.base.errors import LoopfindError, SelectionError
+from loopfind_core.base.progress import ProgressCallback, no_progress
+from loopfind_core.corpus.dataset import CATEGORIES, Occurrence, SoundTruth, read_dataset
+from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, matching_occurrence, simulate_user
+from loopfind_core.features.registry import FEATURE_KINDS, extract_features
+from loopfind_core.features.track import FeatureTrack
+from loopfind_core.research.variants import ResearchSession, speed_factors
+from loopfind_core.retrieval.search import WindowSearch
+from loopfind_core.retrieval.session import (
     NEGATIVE_WEIGHT,
     STRATEGIES,
     RetrievalSession,
     query_window_frames,
-    speed_factors,
 )
 
 log = logging.getLogger(__name__)
-
-MATCH_OVERLAP_FRACTION = 0.5  # a proposal is correct if it covers ≥ 50% of d of an occurrence
 QUERY_MODES = ("first", "all")
 ALL = "all"  # the genre/category value of pooled rows
 
@@ -140,50 +140,6 @@ class EvaluationReport:
     auto_accept: tuple[AutoAcceptRow, ...] = ()
 
 
-@dataclass(frozen=True)
-class SimulatedHunt:
-    found: int  # occurrences found, the query excluded
-    answers: int  # yes/no answers given
-    frame_errors_s: tuple[float, ...] = ()  # |frame start − true start| per found occurrence
-    refined_errors_s: tuple[float, ...] = ()  # |refined start − true start| per found one
-
-
-def overlap_s(start_a: float, end_a: float, start_b: float, end_b: float) -> float:
-    """Length in seconds of the intersection of two windows."""
-    return max(0.0, min(end_a, end_b) - max(start_a, start_b))
-
-
-def simulate_user(
-    session: RetrievalSession, occurrences: Sequence[Occurrence], query_index: int
-) -> SimulatedHunt:
-    """Answer the session's proposals from ground truth until it is done."""
-    query = occurrences[query_index]
-    needed_s = MATCH_OVERLAP_FRACTION * query.duration_s
-    unfound = set(range(len(occurrences))) - {query_index}
-    answers = 0
-    frame_errors, refined_errors = [], []
-    while (candidate := session.propose()) is not None:
-        match = matching_occurrence(candidate, occurrences, unfound, needed_s)
-        unfound.discard(match)
-        if match is not None:
-            true_start = occurrences[match].start_s
-            frame_errors.append(abs(candidate.start_s - true_start))
-            refined_errors.append(abs(session.refined_start_s(candidate) - true_start))
-        session.answer(match is not None)
-        answers += 1
-    return SimulatedHunt(len(occurrences) - 1 - len(unfound), answers, tuple(frame_errors),
-                         tuple(refined_errors))
-
-
-def matching_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],
-                        needed_s: float) -> int | None:
-    """The unfound occurrence ``candidate`` covers enough of (the simulated user's rule)."""
-    overlaps = {i: overlap_s(candidate.start_s, candidate.end_s, occurrences[i].start_s,
-                             occurrences[i].end_s) for i in unfound}
-    match = max(overlaps, key=lambda i: (overlaps[i], -i), default=None)
-    return match if match is not None and overlaps[match] >= needed_s else None
-
-
 def simulate_auto_accept(
     session: RetrievalSession, occurrences: Sequence[Occurrence], query_index: int,
     threshold: float, manual_answers: int,
@@ -224,11 +180,13 @@ def _session(track: FeatureTrack, kind: str, strategy: str, query: Occurrence,
     key = (kind, window_frames)
     if key not in searches:
         searches[key] = WindowSearch(track.values, window_frames, device=config.device)
-    return RetrievalSession(
-        track, query.start_s, query.duration_s, config.patience, strategy,
-        search=searches[key], negative_weight=config.negative_weight,
-        beats=beats, beat_prior=config.beat_prior, speed_variants=config.speed_variants,
-    )
+    options = dict(search=searches[key], negative_weight=config.negative_weight)
+    if config.beat_prior == 0 and not config.speed_variants:  # the product's session
+        return RetrievalSession(track, query.start_s, query.duration_s, config.patience,
+                                strategy, **options)
+    return ResearchSession(track, query.start_s, query.duration_s, config.patience, strategy,
+                           beats=beats, beat_prior=config.beat_prior,
+                           speed_variants=config.speed_variants, **options)
 
 
 def evaluate_sound(
@@ -434,113 +392,3 @@ def summarize_auto_accept(results: Iterable[AutoAcceptResult]) -> tuple[AutoAcce
         ))
     return tuple(sorted(rows, key=lambda r: (r.features, r.strategy,
                                              (*CATEGORIES, ALL).index(r.category), r.threshold)))
-
-
-def format_auto_accept(report: EvaluationReport) -> str:
-    """Auto-accept after a few answers: precision, recall and answers per threshold."""
-    headers = ["category", "method", "threshold", "precision", "estimated", "recall", "answers"]
-    lines = [[r.category, f"{r.features}/{r.strategy}", f"{r.threshold:.2f}",
-              f"{r.precision:.3f}", f"{r.estimated_precision:.3f}", f"{r.recall:.3f}",
-              f"{r.answers:.2f}"] for r in report.auto_accept]
-    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
-    rendered = [headers, ["-" * w for w in widths], *lines]
-    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
-
-
-def _ordered_genres(rows: Iterable[RecallRow]) -> list[str]:
-    genres = sorted({r.genre for r in rows if r.genre != ALL})
-    return genres + [ALL]
-
-
-def format_table(report: EvaluationReport) -> str:
-    """Mean recall as a text table: a row per category × genre, a column per method."""
-    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
-    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
-    headers = ["category", "genre", "sounds"] + [f"{f}/{s}" for f, s in methods]
-    lines = []
-    for category in [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]:
-        for genre in _ordered_genres(report.rows):
-            present = [cell.get((f, s, category, genre)) for f, s in methods]
-            if not any(present):
-                continue
-            n = max(r.n_sounds for r in present if r)
-            lines.append(
-                [category, genre, str(n)]
-                + [f"{r.recall:.3f}" if r else "-" for r in present]
-            )
-    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
-    rendered = [headers, ["-" * w for w in widths], *lines]
-    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
-
-
-def format_effort(report: EvaluationReport) -> str:
-    """Per category (all genres) and method: recall, answers per occurrence found, and the
-    share of hunts that found every occurrence."""
-    headers = ["category", "method", "recall", "answers/found", "complete", "start error ms",
-               "refined ms"]
-    lines = [
-        [r.category, f"{r.features}/{r.strategy}", f"{r.recall:.3f}",
-         f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}", f"{r.frame_error_ms:.1f}",
-         f"{r.refined_error_ms:.1f}"]
-        for category in (*CATEGORIES, ALL) for r in report.rows
-        if r.genre == ALL and r.category == category
-    ]
-    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
-    rendered = [headers, ["-" * w for w in widths], *lines]
-    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
-
-
-def _finite_or_none(record: dict) -> dict:
-    """JSON has no infinity: a non-finite number is written as null."""
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
-            for k, v in record.items()}
-
-
-def report_to_json(report: EvaluationReport) -> dict:
-    return {
-        "results": [_finite_or_none(asdict(r)) for r in report.rows],
-        "auto_accept": [_finite_or_none(asdict(r)) for r in report.auto_accept],
-        "sounds": [asdict(s) for s in report.sounds],
-        "skipped": list(report.skipped),
-        "seconds": report.seconds,
-    }
-
-
-def write_json(report: EvaluationReport, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(report_to_json(report), indent=2))
-
-
-def write_plot(report: EvaluationReport, path: str | Path) -> None:
-    """Bar charts of recall per genre, one panel per category, as the paper's Fig. 1–2."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    categories = [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]
-    genres = _ordered_genres(report.rows)
-    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
-    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
-    figure = make_subplots(
-        rows=1, cols=len(categories), shared_yaxes=True,
-        subplot_titles=[f"{c}s" if c != ALL else "all sounds" for c in categories],
-    )
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-    for m, (features, strategy) in enumerate(methods):
-        for col, category in enumerate(categories, start=1):
-            rows = [cell.get((features, strategy, category, g)) for g in genres]
-            figure.add_trace(
-                go.Bar(
-                    name=f"{features} · {strategy}", x=genres,
-                    y=[r.recall if r else None for r in rows],
-                    customdata=[r.n_sounds if r else 0 for r in rows],
-                    hovertemplate="%{x}: recall %{y:.3f} over %{customdata} sounds",
-                    marker_color=palette[m % len(palette)], legendgroup=f"{m}",
-                    showlegend=col == 1,
-                ),
-                row=1, col=col,
-            )
-    figure.update_yaxes(title_text="recall within patience", range=[0, 1], row=1, col=1)
-    figure.update_layout(
-        barmode="group", title="Loopfind evaluation: recall per genre", template="plotly_white",
-        height=450, width=max(700, 420 * len(categories)),
-    )
-    figure.write_html(str(path), include_plotlyjs=True)

@@ -35,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DatasetError, SelectionError
+from loopfind_core.base.errors import DatasetError, SelectionError
+from loopfind_core.library.manifest import is_track
 
 BLOCK_FRAMES = 8  # frames per block: 186 ms at 43.07 frames/s, shorter than any sound we hunt
 VECTORS_FILE = "vectors.faiss"
@@ -85,14 +86,9 @@ def index_factory_for(n_blocks: int, n_dims: int) -> str:
     return f"IVF{int(np.sqrt(n_blocks))},{codes}"
 
 
-def is_track(indexed_name: str, asked: str) -> bool:
-    """True if ``asked`` names the indexed track: its path in the index, or its file name."""
-    return indexed_name == asked or Path(indexed_name).name == asked
-
-
 def _track_records(out: Path) -> list[tuple[str, str, int]]:
     """(name, content hash, frames) of every indexed track, in name order."""
-    from .library import read_index_manifest
+    from loopfind_core.library.manifest import read_index_manifest
 
     manifest = read_index_manifest(out)
     return [(name, record["hash"], record["frames"])
@@ -100,7 +96,7 @@ def _track_records(out: Path) -> list[tuple[str, str, int]]:
 
 
 def _feature_path(out: Path, content_hash: str) -> Path:
-    from .library import FEATURES_FOLDER
+    from loopfind_core.library.manifest import FEATURES_FOLDER
 
     return out / FEATURES_FOLDER / f"{content_hash}.npy"
 

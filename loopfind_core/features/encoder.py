@@ -27,23 +27,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from .audio import SAMPLE_RATE_HZ, Audio
-from .errors import CheckpointError
-from .features import (
-    FRAME_RATE_HZ,
-    HOP_LENGTH,
-    N_FFT,
-    N_MELS,
-    WINDOW,
-    FeatureTrack,
-    log_mel,
-    standardize_over_track,
-)
-from .search import best_device
+from loopfind_core.base.audio import SAMPLE_RATE_HZ, Audio
+from loopfind_core.base.device import best_device
+from loopfind_core.base.errors import CheckpointError
+from loopfind_core.base.paths import CHECKPOINTS_DIR
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ, HOP_LENGTH, N_FFT, N_MELS, WINDOW, log_mel
+from loopfind_core.features.classic import standardize_over_track
+from loopfind_core.features.track import FeatureTrack
 
 CHECKPOINT_FORMAT = "loopfind-encoder"
 CHECKPOINT_FORMAT_VERSION = 1
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "default.pt"
+DEFAULT_CHECKPOINT = CHECKPOINTS_DIR / "default.pt"
 FEATURE_PARAMETERS = {  # what the encoder's input must be computed with
     "sr_hz": SAMPLE_RATE_HZ, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "window": WINDOW,
     "n_mels": N_MELS, "scale": "power_to_db(ref=1.0, top_db=80)",

@@ -11,11 +11,8 @@ GetBestSamples, per strategy (every score is a mean squared distance per frame, 
   block their windows from being proposed again.
 - ``active`` — see :func:`active_scores`.
 
-With ``speed_variants`` (beyond the paper; off by default, because it did not help on the
-benchmark: docs/results.md §6.6), the query also stands for itself played a few percent faster
-and slower: its distance to a candidate is the least over those variants
-(:func:`speed_factors`, :meth:`WindowSearch.warped_window`), meant for occurrences that are
-resampled or time-stretched a little.
+The research switches measured and kept off (a beat-phase prior, speed variants of the
+query) live in :mod:`loopfind_core.research.variants`, a subclass of this session.
 
 All state is the list of answers, so ``undo()`` restores the previous state exactly and the
 session is deterministic.
@@ -24,16 +21,14 @@ session is deterministic.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .beats import BeatGrid
-from .errors import SelectionError
-from .features import FeatureTrack
-from .search import WindowSearch, allowed_starts, best_allowed_start
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.features.track import FeatureTrack
+from loopfind_core.retrieval.search import WindowSearch, allowed_starts, best_allowed_start
 
 STRATEGIES = ("naive", "active")
 DEFAULT_PATIENCE = 5  # the paper's setting (§IV)
@@ -42,8 +37,6 @@ MAX_PATIENCE = 1000
 # tuning corpus that is not the evaluation corpus (docs/results.md): recall rises from γ = 0 to a
 # plateau at 0.75–0.9 and falls past 1, where the score stops being a distance to a template.
 NEGATIVE_WEIGHT = 0.75
-MAX_SPEED_VARIANT_PERCENT = 25.0  # beyond ±25 % a sound is played at another groove
-MAX_SPEED_VARIANTS = 8  # each costs one FFT distance profile, once per session
 
 
 @dataclass(frozen=True)
@@ -67,41 +60,6 @@ class Answer:
     candidate: Candidate
     is_match: bool
     auto: bool = False  # accepted by auto_accept(), not by the user
-
-
-def speed_factors(speed_variants_percent: Sequence[float]) -> tuple[float, ...]:
-    """Playback speeds of the query's variants: 1 (itself) and 1 + p/100 for every
-    distinct non-zero p in ``speed_variants_percent`` (percent, e.g. (−6, −3, 3, 6)).
-
-    Raises:
-        SelectionError: a value is not a number, or beyond ±MAX_SPEED_VARIANT_PERCENT, or
-            there are more than MAX_SPEED_VARIANTS.
-    """
-    try:
-        percents = sorted({float(p) for p in speed_variants_percent} - {0.0})
-    except (TypeError, ValueError):
-        raise SelectionError("Speed variants must be numbers of percent, e.g. -6,-3,3,6.") from None
-    for p in percents:
-        if not (math.isfinite(p) and abs(p) <= MAX_SPEED_VARIANT_PERCENT):
-            raise SelectionError(
-                f"A speed variant must be within ±{MAX_SPEED_VARIANT_PERCENT:g} %, not {p}."
-            )
-    if len(percents) > MAX_SPEED_VARIANTS:
-        raise SelectionError(
-            f"At most {MAX_SPEED_VARIANTS} speed variants, not {len(percents)}."
-        )
-    return (1.0, *(1.0 + p / 100.0 for p in percents))
-
-
-def variant_profile(search: WindowSearch, start_frame: int,
-                    speeds: Sequence[float]) -> torch.Tensor:
-    """min over ``speeds`` of the distance profile (mean squared distance per frame, shape
-    (n_starts,)) to the window at ``start_frame`` played at that speed; speed 1 is the plain
-    :meth:`WindowSearch.distance_profile`."""
-    profiles = [search.distance_profile(start_frame) if speed == 1.0
-                else search.template_profile(search.warped_window(start_frame, speed))
-                for speed in speeds]
-    return torch.stack(profiles).amin(dim=0)
 
 
 def active_scores(
@@ -129,53 +87,41 @@ def active_scores(
 
 
 class RetrievalSession:
-    """Find the other occurrences of the window ``[t0, t0 + d)`` (seconds) in a feature track.
+    """Find the other occurrences of the window ``[start_s, start_s + duration_s)`` (seconds)
+    in a feature track.
 
     Args:
         track_features: the track's feature frames.
-        t0: start of the query in seconds.
-        d: duration of the query in seconds; every candidate has this duration.
+        start_s: start of the query in seconds.
+        duration_s: duration of the query in seconds; every candidate has this duration.
         patience: how many rejections end the session (the paper uses 5).
         strategy: ``"naive"`` or ``"active"``.
         device: torch device for the search; ``None`` picks CUDA when present.
         search: a prebuilt :class:`WindowSearch` for this track and window length, to share
             the track's FFT between sessions.
         negative_weight: γ of the ``active`` rule, from 0 (ignore rejections) to 1.
-        beats: the track's beat grid, for ``beat_prior``.
         valid_starts: optional boolean mask over window starts; False starts are never
             proposed (a library's concatenated tracks: windows that cross from one track into
             the next).
-        beat_prior: λ ≥ 0 of the beat-phase prior (beyond the paper; 0 = off): every score
-            gets + λ · s · (2·Δφ)², where Δφ ∈ [0, ½] is how far the window's start lies from
-            the query's phase on the beat grid (in beats, wrapped) and s the query's median
-            distance — loops and samples in electronic music recur at the same beat phase.
-        speed_variants: playback-speed changes in percent (beyond the paper; () = off), e.g.
-            (−6, −3, 3, 6): the query is matched also as it would sound that much faster or
-            slower, and the closest variant counts (:func:`variant_profile`); confirmed
-            occurrences, which carry their own speed, are matched as they are. For
-            occurrences resampled (pitch and speed together) or time-stretched against the
-            query. Costs one FFT distance profile per variant, once.
     """
 
     def __init__(
         self,
         track_features: FeatureTrack,
-        t0: float,
-        d: float,
+        start_s: float,
+        duration_s: float,
         patience: int = DEFAULT_PATIENCE,
         strategy: str = "active",
         *,
         device: str | torch.device | None = None,
         search: WindowSearch | None = None,
         negative_weight: float = NEGATIVE_WEIGHT,
-        beats: BeatGrid | None = None,
-        beat_prior: float = 0.0,
         valid_starts: np.ndarray | None = None,
-        speed_variants: Sequence[float] = (),
     ) -> None:
         self.features = track_features
-        self.query_frame, self.window_frames = query_window_frames(track_features, t0, d)
-        self.query_start_s = float(t0)  # exact, not rounded to a frame
+        self.query_frame, self.window_frames = query_window_frames(
+            track_features, start_s, duration_s)
+        self.query_start_s = float(start_s)  # exact, not rounded to a frame
         if strategy not in STRATEGIES:
             raise SelectionError(
                 f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."
@@ -190,23 +136,13 @@ class RetrievalSession:
         if search is None or search.window_frames != self.window_frames:
             search = WindowSearch(track_features.values, self.window_frames, device=device)
         self._search = search
-        if beat_prior < 0 or not math.isfinite(beat_prior):
-            raise SelectionError(f"beat_prior must be a number ≥ 0, not {beat_prior}.")
-        self.beat_prior = float(beat_prior)
-        self._phase_penalty = (
-            beat_phase_penalty(beats, self.query_frame, search.n_starts,
-                               track_features.frame_rate_hz, search.device)
-            if beat_prior > 0 and beats is not None and beats.has_beats else None
-        )
         self._valid = None
         if valid_starts is not None:
             if len(valid_starts) != search.n_starts:
                 raise SelectionError("valid_starts must have one entry per window start.")
             self._valid = torch.as_tensor(np.asarray(valid_starts, dtype=bool),
                                           device=search.device)
-        self.speeds = speed_factors(speed_variants)
         self._profiles: dict[int, torch.Tensor] = {}  # start frame → distance profile
-        self._variant_profile: torch.Tensor | None = None  # the query's, least over speeds
         self._history: list[Answer] = []
         self._pending: Candidate | None = None
         self._finished = False
@@ -361,25 +297,17 @@ class RetrievalSession:
         return self._profiles[start_frame]
 
     def _query_profile(self) -> torch.Tensor:
-        """The query's distance profile: least over its speed variants (computed once)."""
-        if len(self.speeds) == 1:
-            return self._profile(self.query_frame)
-        if self._variant_profile is None:
-            self._variant_profile = variant_profile(self._search, self.query_frame, self.speeds)
-        return self._variant_profile
+        """The query's distance profile (a research variant may widen it: see
+        :mod:`loopfind_core.research.variants`)."""
+        return self._profile(self.query_frame)
 
     def scores(self) -> torch.Tensor:
         """The strategy's score of every start frame, shape (n_starts,); lower is better."""
         if self.strategy == "naive":
-            score = self._query_profile()
-        else:
-            positives = [self._query_profile()] + [self._profile(c.start_frame)
-                                                   for c in self.found]
-            negatives = [self._profile(c.start_frame) for c in self.rejected]
-            score = active_scores(positives, negatives, self.negative_weight)
-        if self._phase_penalty is not None:
-            score = score + self.beat_prior * self._typical_distance() * self._phase_penalty
-        return score
+            return self._query_profile()
+        positives = [self._query_profile()] + [self._profile(c.start_frame) for c in self.found]
+        negatives = [self._profile(c.start_frame) for c in self.rejected]
+        return active_scores(positives, negatives, self.negative_weight)
 
     def _best_candidate(self) -> Candidate | None:
         blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
@@ -403,48 +331,39 @@ class RetrievalSession:
         )
 
 
-def beat_phase_penalty(beats: BeatGrid, query_frame: int, n_starts: int,
-                       frame_rate_hz: float, device: torch.device) -> torch.Tensor:
-    """(2·Δφ)² ∈ [0, 1] per start frame, shape (n_starts,): Δφ is the distance, in beats and
-    wrapped to [0, ½], between a start's phase on the beat grid and the query start's phase."""
-    positions = beats.beat_positions(np.arange(n_starts) / frame_rate_hz)
-    phase = positions - np.floor(positions)
-    delta = np.abs(phase - phase[min(query_frame, n_starts - 1)])
-    delta = np.minimum(delta, 1.0 - delta)
-    return torch.as_tensor((2.0 * delta) ** 2, dtype=torch.float32, device=device)
-
-
-def query_window_frames(features: FeatureTrack, t0: float, d: float) -> tuple[int, int]:
-    """Convert a query (start ``t0``, duration ``d``, seconds) to (start frame, length in frames).
+def query_window_frames(features: FeatureTrack, start_s: float,
+                        duration_s: float) -> tuple[int, int]:
+    """Convert a query (``start_s``, ``duration_s``, seconds) to (start frame, length in frames).
 
     Raises:
         SelectionError: the window is empty, not finite, or does not lie inside the track.
     """
     try:
-        t0, d = float(t0), float(d)
+        start_s, duration_s = float(start_s), float(duration_s)
     except (TypeError, ValueError):
         raise SelectionError(
             "The selection's start and duration must be numbers of seconds."
         ) from None
-    if not (math.isfinite(t0) and math.isfinite(d)):
+    if not (math.isfinite(start_s) and math.isfinite(duration_s)):
         raise SelectionError("The selection's start and duration must be finite numbers.")
-    duration_s = features.duration_s
-    if d <= 0:
-        raise SelectionError(f"The selection is empty ({d:.2f} s); select at least one frame.")
-    if t0 < 0 or t0 >= duration_s:
+    track_s = features.duration_s
+    if duration_s <= 0:
         raise SelectionError(
-            f"The selection starts at {t0:.2f} s, outside the track (0–{duration_s:.2f} s)."
+            f"The selection is empty ({duration_s:.2f} s); select at least one frame.")
+    if start_s < 0 or start_s >= track_s:
+        raise SelectionError(
+            f"The selection starts at {start_s:.2f} s, outside the track (0–{track_s:.2f} s)."
         )
-    window_frames = max(1, features.seconds_to_frames(d))
-    start_frame = features.seconds_to_frames(t0)
+    window_frames = max(1, features.seconds_to_frames(duration_s))
+    start_frame = features.seconds_to_frames(start_s)
     if start_frame + window_frames > features.n_frames:
         raise SelectionError(
-            f"The selection {t0:.2f}–{t0 + d:.2f} s runs past the end of the track "
-            f"({duration_s:.2f} s)."
+            f"The selection {start_s:.2f}–{start_s + duration_s:.2f} s runs past the end of "
+            f"the track ({track_s:.2f} s)."
         )
     if 2 * window_frames > features.n_frames:
         raise SelectionError(
-            f"The selection is {d:.2f} s, more than half the track ({duration_s:.2f} s): "
+            f"The selection is {duration_s:.2f} s, more than half the track ({track_s:.2f} s): "
             "there is no room for another occurrence."
         )
     return start_frame, window_frames

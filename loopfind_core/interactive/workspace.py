@@ -11,21 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .audio import Audio
-from .beats import BeatGrid, estimate_beats
-from .compare import matching_sound
-from .dataset import SoundTruth
-from .errors import SelectionError
-from .export import Event, TrackInfo, session_events
-from .features import (
-    DEFAULT_WHITENING_SHRINKAGE,
-    HOP_LENGTH,
-    FeatureTrack,
-    extract_features,
-    frame_grid,
-)
-from .search import WindowSearch
-from .session import DEFAULT_PATIENCE, RetrievalSession, query_window_frames
+from loopfind_core.base.audio import Audio
+from loopfind_core.base.beats import BeatGrid, estimate_beats
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.spectrogram import HOP_LENGTH
+from loopfind_core.corpus.dataset import SoundTruth
+from loopfind_core.corpus.truth import matching_sound
+from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
+from loopfind_core.features.registry import extract_features
+from loopfind_core.features.track import FeatureTrack, frame_grid
+from loopfind_core.interactive.export import Event, TrackInfo, session_events
+from loopfind_core.retrieval.search import WindowSearch
+from loopfind_core.retrieval.session import DEFAULT_PATIENCE, RetrievalSession, query_window_frames
 
 MAX_SOUND_NAME_CHARS = 60
 FeatureProvider = Callable[[str, "float | None"], FeatureTrack]  # (kind, whiten) → features

@@ -19,11 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .dataset import Occurrence, SoundTruth
-from .evaluate import MATCH_OVERLAP_FRACTION, overlap_s, simulate_user
-from .features import FeatureTrack
-from .search import WindowSearch, allowed_starts, best_allowed_start
-from .session import DEFAULT_PATIENCE, STRATEGIES, RetrievalSession, query_window_frames
+from loopfind_core.corpus.dataset import Occurrence, SoundTruth
+from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s, simulate_user
+from loopfind_core.features.track import FeatureTrack
+from loopfind_core.retrieval.search import WindowSearch, allowed_starts, best_allowed_start
+from loopfind_core.retrieval.session import (
+    DEFAULT_PATIENCE,
+    STRATEGIES,
+    RetrievalSession,
+    query_window_frames,
+)
 
 MAX_RANKED_PROPOSALS = 200  # ranks beyond this are reported as "not in the first 200"
 SELF_SIMILARITY_SIZE = 240  # cells per side of the self-similarity matrix
@@ -49,9 +54,9 @@ class DistanceCurve:
         return self.window_frames / self.frame_rate_hz
 
 
-def distance_curve(track: FeatureTrack, t0: float, d: float) -> DistanceCurve:
+def distance_curve(track: FeatureTrack, start_s: float, duration_s: float) -> DistanceCurve:
     """The query window's mean squared distance to every window, relative to its median."""
-    start, length = query_window_frames(track, t0, d)
+    start, length = query_window_frames(track, start_s, duration_s)
     profile = WindowSearch(track.values, length, device="cpu").distance_profile(start)
     median = float(profile.median()) or 1.0
     return DistanceCurve(track.kind, track.frame_rate_hz, start, length,
@@ -100,20 +105,6 @@ def self_similarity(track: FeatureTrack, size: int = SELF_SIMILARITY_SIZE) -> np
     norms = np.linalg.norm(segments, axis=1, keepdims=True) + 1e-9
     unit = segments / norms
     return (unit @ unit.T).astype(np.float32)
-
-
-def matching_sound(
-    sounds: Sequence[SoundTruth], t0: float, d: float
-) -> tuple[SoundTruth, int] | None:
-    """The annotated sound (and occurrence index) the query window covers at least half of."""
-    best: tuple[float, SoundTruth, int] | None = None
-    for sound in sounds:
-        for i, occurrence in enumerate(sound.occurrences):
-            shared = overlap_s(t0, t0 + d, occurrence.start_s, occurrence.end_s)
-            if shared >= MATCH_OVERLAP_FRACTION * max(d, occurrence.duration_s):
-                if best is None or shared > best[0]:
-                    best = (shared, sound, i)
-    return None if best is None else (best[1], best[2])
 
 
 @dataclass(frozen=True)

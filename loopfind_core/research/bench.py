@@ -63,8 +63,8 @@ class BenchResult:
 
 def write_bench_track(folder: Path, duration_s: float) -> Path:
     """Generate the bench track and write it as a 44.1 kHz stereo 16-bit WAV."""
-    from .audio import resample
-    from .synth import SynthConfig, compose_track
+    from loopfind_core.base.audio import resample
+    from loopfind_core.corpus.synth import SynthConfig, compose_track
 
     config = SynthConfig(min_duration_s=duration_s, max_duration_s=duration_s)
     track = compose_track(BENCH_SEED, "Drum&Bass", "bench.wav", config)
@@ -84,9 +84,9 @@ def librosa_baseline(path: Path) -> None:
 
 def first_proposal(path: Path, kind: str, device: str | None = None, checkpoint=None):
     """The user-facing path: file → features → session → first candidate. Returns the session."""
-    from .audio import load_audio
-    from .features import extract_features
-    from .session import RetrievalSession
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.features.registry import extract_features
+    from loopfind_core.retrieval.session import RetrievalSession
 
     features = extract_features(load_audio(path), kind, device=device, checkpoint=checkpoint)
     session = RetrievalSession(
@@ -134,7 +134,8 @@ def _peak_growth_child(path: str, kind: str | None, device: str | None, checkpoi
     import librosa  # noqa: F401  (imported before the baseline reading)
     import torch
 
-    from . import features, session  # noqa: F401
+    from loopfind_core.features import registry  # noqa: F401
+    from loopfind_core.retrieval import session  # noqa: F401
 
     torch.set_num_threads(os.cpu_count() or 1)
     with tempfile.TemporaryDirectory() as scratch:
@@ -180,9 +181,9 @@ def run_bench(
 
     ``learned`` is measured when its checkpoint (default ``checkpoints/default.pt``) exists.
     """
-    from .encoder import DEFAULT_CHECKPOINT
-    from .features import FEATURE_KINDS, OPTIONS_OF_KIND
-    from .search import best_device
+    from loopfind_core.base.device import best_device
+    from loopfind_core.features.encoder import DEFAULT_CHECKPOINT
+    from loopfind_core.features.registry import FEATURE_KINDS, OPTIONS_OF_KIND
 
     kinds = tuple(kinds or FEATURE_KINDS)
     if not Path(checkpoint or DEFAULT_CHECKPOINT).is_file():  # no encoder: no learned kinds

@@ -13,9 +13,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .beats import BeatGrid
-from .compare import DistanceCurve
-from .dataset import Occurrence
+from loopfind_core.base.beats import BeatGrid
+from loopfind_core.corpus.dataset import Occurrence
+from loopfind_core.interactive.compare import DistanceCurve
 
 ENVELOPE_POINTS = 2400  # waveform columns drawn: enough for a full-width plot
 MEL_COLUMNS = 1600  # spectrogram columns drawn (max-pooled)

@@ -1,0 +1,93 @@
+"""The ground truth's rules: when a proposed window counts as an occurrence, which annotated
+sound a selection covers, and a simulated user who answers a hunt from the truth (the paper's
+protocol, §IV). Used by ``evaluate`` and by the app's Compare page alike.
+
+A session here is anything with ``propose()``, ``answer(yes)`` and ``refined_start_s(c)``
+(:class:`HuntSession`): the corpus layer knows nothing of how windows are searched.
+"""
+
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from loopfind_core.corpus.dataset import Occurrence, SoundTruth
+
+MATCH_OVERLAP_FRACTION = 0.5  # a proposal is correct if it covers ≥ 50% of d of an occurrence
+
+
+class ProposedWindow(Protocol):
+    """A proposed window (a retrieval Candidate): seconds from the start of the track."""
+
+    start_s: float
+    end_s: float
+
+
+class HuntSession(Protocol):
+    """What the simulated user needs of a session (a retrieval RetrievalSession)."""
+
+    def propose(self) -> ProposedWindow | None: ...
+
+    def answer(self, yes: bool) -> None: ...
+
+    def refined_start_s(self, candidate) -> float: ...
+
+
+@dataclass(frozen=True)
+class SimulatedHunt:
+    found: int  # occurrences found, the query excluded
+    answers: int  # yes/no answers given
+    frame_errors_s: tuple[float, ...] = ()  # |frame start − true start| per found occurrence
+    refined_errors_s: tuple[float, ...] = ()  # |refined start − true start| per found one
+
+
+def overlap_s(start_a: float, end_a: float, start_b: float, end_b: float) -> float:
+    """Length in seconds of the intersection of two windows."""
+    return max(0.0, min(end_a, end_b) - max(start_a, start_b))
+
+
+def simulate_user(
+    session: HuntSession, occurrences: Sequence[Occurrence], query_index: int
+) -> SimulatedHunt:
+    """Answer the session's proposals from ground truth until it is done."""
+    query = occurrences[query_index]
+    needed_s = MATCH_OVERLAP_FRACTION * query.duration_s
+    unfound = set(range(len(occurrences))) - {query_index}
+    answers = 0
+    frame_errors, refined_errors = [], []
+    while (candidate := session.propose()) is not None:
+        match = matching_occurrence(candidate, occurrences, unfound, needed_s)
+        unfound.discard(match)
+        if match is not None:
+            true_start = occurrences[match].start_s
+            frame_errors.append(abs(candidate.start_s - true_start))
+            refined_errors.append(abs(session.refined_start_s(candidate) - true_start))
+        session.answer(match is not None)
+        answers += 1
+    return SimulatedHunt(len(occurrences) - 1 - len(unfound), answers, tuple(frame_errors),
+                         tuple(refined_errors))
+
+
+def matching_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],
+                        needed_s: float) -> int | None:
+    """The unfound occurrence ``candidate`` covers enough of (the simulated user's rule)."""
+    overlaps = {i: overlap_s(candidate.start_s, candidate.end_s, occurrences[i].start_s,
+                             occurrences[i].end_s) for i in unfound}
+    match = max(overlaps, key=lambda i: (overlaps[i], -i), default=None)
+    return match if match is not None and overlaps[match] >= needed_s else None
+
+
+def matching_sound(
+    sounds: Sequence[SoundTruth], start_s: float, duration_s: float
+) -> tuple[SoundTruth, int] | None:
+    """The annotated sound (and occurrence index) the query window covers at least half of."""
+    best: tuple[float, SoundTruth, int] | None = None
+    for sound in sounds:
+        for i, occurrence in enumerate(sound.occurrences):
+            shared = overlap_s(start_s, start_s + duration_s, occurrence.start_s, occurrence.end_s)
+            if shared >= MATCH_OVERLAP_FRACTION * max(duration_s, occurrence.duration_s):
+                if best is None or shared > best[0]:
+                    best = (shared, sound, i)
+    return None if best is None else (best[1], best[2])

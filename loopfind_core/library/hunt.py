@@ -1,0 +1,187 @@
+"""Library scale: an index of many tracks' features, and hunts across all of them at once.
+
+``build_index(folder, out)`` extracts the features of every audio file under ``folder`` into
+``out/features/<content sha256>.npy`` (float16) and lists them in ``out/index.json``. It is
+
+- incremental: a file whose size and modification time are unchanged is not read again, a
+  changed file is re-hashed (and re-extracted only if its content changed), a deleted file
+  leaves the index;
+- parallel: files are processed in ``jobs`` worker processes (spawned, so torch never runs in
+  a forked copy of a process that used it);
+- resumable: the manifest is rewritten (atomically) after every file, and feature files are
+  written under a temporary name and renamed, so an interrupted run loses at most the files in
+  flight and the next run goes on from there.
+
+``open_library(out)`` loads every indexed track into one feature track, the tracks end to end,
+with a mask of the window starts that would cross from one track into the next; a
+:class:`~loopfind_core.session.RetrievalSession` on it (see :meth:`Library.session`) hunts the
+whole library at once, and :meth:`Library.locate` maps a proposal back to (track, seconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ
+from loopfind_core.features.track import FeatureTrack, frame_grid
+from loopfind_core.library.manifest import FEATURES_FOLDER, is_track, read_index_manifest
+from loopfind_core.library.vector_index import (
+    DEFAULT_SHORTLIST_TRACKS,
+    Shortlist,
+    shortlist,
+    track_values,
+)
+
+
+@dataclass(frozen=True)
+class LibraryTrack:
+    name: str  # path relative to the indexed folder
+    first_frame: int  # where the track starts in the library's feature track
+    n_frames: int
+
+
+@dataclass(frozen=True, eq=False)
+class Library:
+    """Every indexed track end to end, ready for one search."""
+
+    features: FeatureTrack
+    tracks: tuple[LibraryTrack, ...]
+    kind: str
+    whiten: float | None
+
+    def track(self, name: str) -> LibraryTrack:
+        for track in self.tracks:
+            if is_track(track.name, name):
+                return track
+        raise SelectionError(f"{name!r} is not in the index.")
+
+    def valid_starts(self, window_frames: int) -> np.ndarray:
+        """True for window starts whose window lies inside one track."""
+        n_starts = self.features.n_frames - window_frames + 1
+        valid = np.zeros(n_starts, dtype=bool)
+        for track in self.tracks:
+            last = track.first_frame + track.n_frames - window_frames
+            valid[track.first_frame : max(track.first_frame, last + 1)] = True
+        return valid
+
+    def locate(self, start_s: float) -> tuple[LibraryTrack, float]:
+        """(track, seconds into it) of a time on the library's axis."""
+        frame = self.features.seconds_to_frames(start_s)
+        for track in self.tracks:
+            if track.first_frame <= frame < track.first_frame + track.n_frames:
+                return track, start_s - track.first_frame / self.features.frame_rate_hz
+        raise SelectionError(f"{start_s:.2f} s lies outside the library.")
+
+    def with_track(self, name: str, values: np.ndarray) -> Library:
+        """This library with one more track (e.g. a query track that is not indexed) at the
+        end; ``values`` must be features of the library's kind (n_frames, n_dims)."""
+        if values.ndim != 2 or values.shape[1] != self.features.n_dims:
+            raise SelectionError(f"{name!r} has features of shape {values.shape}; the library "
+                                 f"has {self.features.n_dims} dimensions.")
+        features = FeatureTrack(self.kind, np.vstack([self.features.values,
+                                                      values.astype(np.float32)]),
+                                self.features.frame_rate_hz)
+        track = LibraryTrack(name, self.features.n_frames, len(values))
+        return Library(features, (*self.tracks, track), self.kind, self.whiten)
+
+    def session(self, track_name: str, start_s: float, duration_s: float, **options):
+        """A hunt for the window [start_s, start_s + duration_s) s of ``track_name`` across
+        every track."""
+        from loopfind_core.retrieval.session import RetrievalSession, query_window_frames
+
+        track = self.track(track_name)
+        # checks the query lies inside its track
+        _, window_frames = query_window_frames(frame_grid(track.n_frames), start_s, duration_s)
+        offset_s = track.first_frame / self.features.frame_rate_hz
+        return RetrievalSession(self.features, offset_s + start_s, duration_s,
+                                valid_starts=self.valid_starts(window_frames), **options)
+
+
+def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library:
+    """Load an index (every track, or only ``names``) as one :class:`Library`."""
+    out = Path(out)
+    manifest = read_index_manifest(out)
+    pieces, tracks, first = [], [], 0
+    for name in sorted(manifest["tracks"]):
+        if names is not None and name not in names:
+            continue
+        values = np.load(out / FEATURES_FOLDER / f"{manifest['tracks'][name]['hash']}.npy")
+        pieces.append(values.astype(np.float32))
+        tracks.append(LibraryTrack(name, first, len(values)))
+        first += len(values)
+    features = FeatureTrack(manifest["kind"], np.ascontiguousarray(np.vstack(pieces)),
+                            FRAME_RATE_HZ)
+    return Library(features, tuple(tracks), manifest["kind"], manifest["whiten"])
+
+
+@dataclass(frozen=True)
+class LibraryEvent:
+    """One found occurrence in a library hunt."""
+
+    track: str  # the track's name in the index (path relative to the indexed folder)
+    start_s: float  # seconds into that track, refined to a fraction of a frame
+    end_s: float
+    auto: bool  # accepted by auto-accept, not by the user
+
+
+@dataclass(eq=False)
+class LibraryHunt:
+    """A hunt across a library: the exact session over the shortlisted tracks (or all)."""
+
+    library: Library
+    session: object  # a RetrievalSession on library.features
+    shortlist: Shortlist | None  # None: every indexed track is searched exactly
+
+    def location(self, candidate) -> tuple[str, float]:
+        """(track name, seconds into it) of a candidate's refined start."""
+        track, at_s = self.library.locate(self.session.refined_start_s(candidate))
+        return track.name, max(0.0, at_s)
+
+    def events(self) -> list[LibraryEvent]:
+        """The query and every confirmed occurrence, in track and time order."""
+        auto = {c.start_frame for c in self.session.auto_accepted}
+        rows = []
+        for candidate in [self.session.query, *self.session.found]:
+            name, at_s = self.location(candidate)
+            rows.append(LibraryEvent(name, round(at_s, 4), round(at_s + candidate.duration_s, 4),
+                                     candidate.start_frame in auto))
+        return sorted(rows, key=lambda e: (e.track, e.start_s))
+
+
+def hunt_library(
+    out: str | Path, track_name: str, start_s: float, duration_s: float, *,
+    query_values: np.ndarray | None = None, shortlist_tracks: int = DEFAULT_SHORTLIST_TRACKS,
+    **session_options,
+) -> LibraryHunt:
+    """Hunt the window [start_s, start_s + duration_s) s of a track across the library ``out``.
+
+    The query's track is ``track_name`` of the index, or, when ``query_values`` (features of
+    the index's kind and whitening) are given, a track outside it, searched together with the
+    library. ``shortlist_tracks`` > 0: search exactly only the tracks the vector index lists
+    first (:func:`~loopfind_core.vector_index.shortlist`); 0: every indexed track."""
+    from loopfind_core.retrieval.session import query_window_frames
+
+    out = Path(out)
+    if shortlist_tracks < 0:
+        raise SelectionError(f"The shortlist size must be 0 (all tracks) or more, "
+                             f"not {shortlist_tracks}.")
+    own_values = query_values if query_values is not None else track_values(out, track_name)
+    start_frame, window_frames = query_window_frames(frame_grid(len(own_values)), start_s,
+                                                     duration_s)
+    chosen = None
+    if shortlist_tracks:
+        chosen = shortlist(out, own_values, start_frame, window_frames, shortlist_tracks,
+                           own_track=None if query_values is not None else track_name)
+    library = open_library(out, names=chosen.names if chosen else None)
+    if query_values is not None:
+        names = {t.name for t in library.tracks}
+        while track_name in names:
+            track_name = f"query: {track_name}"
+        library = library.with_track(track_name, query_values)
+    session = library.session(track_name, start_s, duration_s, **session_options)
+    return LibraryHunt(library, session, chosen)

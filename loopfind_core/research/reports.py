@@ -1,0 +1,122 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+from loopfind_core.corpus.dataset import CATEGORIES
+from loopfind_core.research.evaluate import ALL, EvaluationReport, RecallRow
+
+
+def format_auto_accept(report: EvaluationReport) -> str:
+    """Auto-accept after a few answers: precision, recall and answers per threshold."""
+    headers = ["category", "method", "threshold", "precision", "estimated", "recall", "answers"]
+    lines = [[r.category, f"{r.features}/{r.strategy}", f"{r.threshold:.2f}",
+              f"{r.precision:.3f}", f"{r.estimated_precision:.3f}", f"{r.recall:.3f}",
+              f"{r.answers:.2f}"] for r in report.auto_accept]
+    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
+    rendered = [headers, ["-" * w for w in widths], *lines]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
+
+
+def _ordered_genres(rows: Iterable[RecallRow]) -> list[str]:
+    genres = sorted({r.genre for r in rows if r.genre != ALL})
+    return genres + [ALL]
+
+
+def format_table(report: EvaluationReport) -> str:
+    """Mean recall as a text table: a row per category × genre, a column per method."""
+    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
+    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
+    headers = ["category", "genre", "sounds"] + [f"{f}/{s}" for f, s in methods]
+    lines = []
+    for category in [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]:
+        for genre in _ordered_genres(report.rows):
+            present = [cell.get((f, s, category, genre)) for f, s in methods]
+            if not any(present):
+                continue
+            n = max(r.n_sounds for r in present if r)
+            lines.append(
+                [category, genre, str(n)]
+                + [f"{r.recall:.3f}" if r else "-" for r in present]
+            )
+    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
+    rendered = [headers, ["-" * w for w in widths], *lines]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
+
+
+def format_effort(report: EvaluationReport) -> str:
+    """Per category (all genres) and method: recall, answers per occurrence found, and the
+    share of hunts that found every occurrence."""
+    headers = ["category", "method", "recall", "answers/found", "complete", "start error ms",
+               "refined ms"]
+    lines = [
+        [r.category, f"{r.features}/{r.strategy}", f"{r.recall:.3f}",
+         f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}", f"{r.frame_error_ms:.1f}",
+         f"{r.refined_error_ms:.1f}"]
+        for category in (*CATEGORIES, ALL) for r in report.rows
+        if r.genre == ALL and r.category == category
+    ]
+    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
+    rendered = [headers, ["-" * w for w in widths], *lines]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
+
+
+def _finite_or_none(record: dict) -> dict:
+    """JSON has no infinity: a non-finite number is written as null."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in record.items()}
+
+
+def report_to_json(report: EvaluationReport) -> dict:
+    return {
+        "results": [_finite_or_none(asdict(r)) for r in report.rows],
+        "auto_accept": [_finite_or_none(asdict(r)) for r in report.auto_accept],
+        "sounds": [asdict(s) for s in report.sounds],
+        "skipped": list(report.skipped),
+        "seconds": report.seconds,
+    }
+
+
+def write_json(report: EvaluationReport, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(report_to_json(report), indent=2))
+
+
+def write_plot(report: EvaluationReport, path: str | Path) -> None:
+    """Bar charts of recall per genre, one panel per category, as the paper's Fig. 1–2."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    categories = [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]
+    genres = _ordered_genres(report.rows)
+    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
+    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
+    figure = make_subplots(
+        rows=1, cols=len(categories), shared_yaxes=True,
+        subplot_titles=[f"{c}s" if c != ALL else "all sounds" for c in categories],
+    )
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    for m, (features, strategy) in enumerate(methods):
+        for col, category in enumerate(categories, start=1):
+            rows = [cell.get((features, strategy, category, g)) for g in genres]
+            figure.add_trace(
+                go.Bar(
+                    name=f"{features} · {strategy}", x=genres,
+                    y=[r.recall if r else None for r in rows],
+                    customdata=[r.n_sounds if r else 0 for r in rows],
+                    hovertemplate="%{x}: recall %{y:.3f} over %{customdata} sounds",
+                    marker_color=palette[m % len(palette)], legendgroup=f"{m}",
+                    showlegend=col == 1,
+                ),
+                row=1, col=col,
+            )
+    figure.update_yaxes(title_text="recall within patience", range=[0, 1], row=1, col=1)
+    figure.update_layout(
+        barmode="group", title="Loopfind evaluation: recall per genre", template="plotly_white",
+        height=450, width=max(700, 420 * len(categories)),
+    )
+    figure.write_html(str(path), include_plotlyjs=True)

@@ -1,0 +1,66 @@
+"""TODO"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.features.encoder import (
+    EncoderConfig,
+)
+
+LOSSES = ("byol", "ae")
+AUGMENTATIONS = ("noise", "drop", "shift", "hpss", "mix", "gain", "eq", "repeat")
+PAPER_AUGMENTATIONS = ("noise", "drop", "shift", "hpss")
+AE_INPUTS = ("clean", "view")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run."""
+
+    iters: int = 1000  # optimiser steps (paper: 1000)
+    batch: int = 256  # excerpts per step, over all ranks (paper: 256)
+    excerpt_frames: int = 64  # frames per excerpt: 1.5 s at 43 frames/s
+    learning_rate: float = 1e-3  # Adam
+    ema: float = 0.99  # α of Eq. 2
+    ae_weight: float = 1.0  # λ
+    losses: tuple[str, ...] = LOSSES
+    augmentations: tuple[str, ...] = PAPER_AUGMENTATIONS
+    ae_input: str = "clean"  # "clean": D(E(x)) ≈ x (paper); "view": D(E(view)) ≈ x (denoising)
+    noise_std: float = 0.3  # σ of the noise augmentation, in standard deviations
+    drop_fraction: float = 0.2  # share of mel bins the drop augmentation zeroes
+    max_shift_bins: int = 4  # transposition range of the shift augmentation, ± bins
+    mix_gain_db: tuple[float, float] = (-12.0, 0.0)  # level of the mixed-in excerpt vs x
+    gain_db: float = 6.0  # ± level change of the gain augmentation
+    eq_tilt_db: float = 6.0  # ± tilt of the eq augmentation, from the lowest to the highest bin
+    repeat_share: float = 0.5  # share of each batch whose view 2 is a mined repetition
+    repeat_max_distance: float = 0.5  # a repetition's distance / the track's median distance
+    seed: int = 0
+    save_every: int = 100  # iterations between resumable saves
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def check(self) -> None:
+        unknown = [x for x in self.losses if x not in LOSSES]
+        unknown += [x for x in self.augmentations if x not in AUGMENTATIONS]
+        if unknown:
+            raise SelectionError(
+                f"Unknown loss or augmentation {', '.join(unknown)}; losses: "
+                f"{', '.join(LOSSES)}; augmentations: {', '.join(AUGMENTATIONS)}."
+            )
+        if self.ae_input not in AE_INPUTS:
+            raise SelectionError(f"ae_input must be one of {', '.join(AE_INPUTS)}.")
+        if self.iters < 0 or self.batch < 1 or self.excerpt_frames < 8:
+            raise SelectionError("iters must be ≥ 0, batch ≥ 1 and excerpt_frames ≥ 8.")
+        if not 0.0 <= self.ema < 1.0:
+            raise SelectionError("ema (α) must be in [0, 1).")
+        if not 0.0 <= self.repeat_share <= 1.0:
+            raise SelectionError("repeat_share must be in [0, 1].")
+
+
+def with_overrides(config: TrainConfig, **changes) -> TrainConfig:
+    """A copy of ``config`` with some fields changed (``encoder`` fields by name too)."""
+    encoder_fields = {k: changes.pop(k) for k in list(changes) if hasattr(config.encoder, k)}
+    if encoder_fields:
+        changes["encoder"] = replace(config.encoder, **encoder_fields)
+    return replace(config, **changes)

@@ -1,0 +1,243 @@
+"""Training the encoder without labels: BYOL + autoencoder losses (paper §III-D, §IV).
+
+    L = L_BYOL + λ · L_AE
+    L_BYOL = ‖N(Pr(P(E(v₁)))) − N(P_f(E_f(v₂)))‖² + (the same with v₁, v₂ swapped)
+    L_AE   = ‖D(E(x)) − x‖²                    (mean over frames and bins)
+
+v₁, v₂ are two augmented views of one log-mel excerpt x; N normalises each frame's vector; E_f,
+P_f follow E, P by the exponential moving average θ_f ← α·θ_f + (1 − α)·θ (Eq. 2). Losses are
+per frame, so the encoder learns one vector per frame, as the search needs.
+
+Augmentations (each switchable, each a small function with a docstring):
+
+- the paper's: ``noise`` (Gaussian, σ 0.3 on standardised log-mel), ``drop`` (20% of the mel
+  bins zeroed), ``shift`` (transposition by up to ``max_shift_bins`` bins) and ``hpss`` (one view
+  is the harmonic part, from librosa's HPSS, precomputed once per file);
+- beyond the paper: ``mix`` (another excerpt mixed in, in the power domain, at a random gain:
+  the same sound under another backing), ``gain`` (a level change), ``eq`` (a smooth random
+  tilt across the mel bins: a filter change) and ``repeat`` (for a share of the batch, view 2 is
+  taken from *another place in the same track* where the excerpt repeats, found by a nearest
+  window search over standardised log-mel before training: the same loop or sample as the
+  track itself varies it, under whatever backing it has there — no labels needed).
+
+With ``ae_input="view"`` the autoencoder reconstructs the clean excerpt from an augmented view
+(a denoising autoencoder); the paper's ``"clean"`` reconstructs the excerpt from itself.
+
+Runs on CUDA when present, else the CPU; under ``torchrun`` it trains with
+DistributedDataParallel (NCCL on GPUs, gloo on CPUs), each rank drawing its own excerpts.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from loopfind_core import __version__
+from loopfind_core.base.audio import audio_files
+from loopfind_core.base.device import best_device
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.progress import ProgressCallback, no_progress
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ
+from loopfind_core.features.encoder import (
+    save_checkpoint,
+    weights_digest,
+)
+from loopfind_core.training.config import TrainConfig
+from loopfind_core.training.data import input_normalization, load_training_audio
+from loopfind_core.training.learner import Learner, update_moving_average
+from loopfind_core.training.views import make_view, sample_batch
+
+log = logging.getLogger(__name__)
+TRAIN_STATE_SUFFIX = ".train-state.pt"
+
+
+# ----- the loop ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    checkpoint: Path
+    iterations: int
+    final_losses: dict[str, float]
+    seconds: float
+    weights_digest: str  # sha256 of the encoder's weights on this rank
+
+
+@dataclass(frozen=True)
+class _Distributed:
+    rank: int
+    world_size: int
+    device: torch.device
+
+
+def _init_distributed(device: str | None) -> _Distributed:
+    """Join the torchrun process group when WORLD_SIZE > 1; else a single process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return _Distributed(0, 1, best_device(device))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    chosen = best_device(device)
+    if chosen.type == "cuda":
+        chosen = torch.device("cuda", local_rank)
+        torch.cuda.set_device(chosen)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if chosen.type == "cuda" else "gloo")
+    return _Distributed(dist.get_rank(), dist.get_world_size(), chosen)
+
+
+def _train_state_path(out: Path) -> Path:
+    return out.with_name(out.name + TRAIN_STATE_SUFFIX)
+
+
+def train(
+    data: Sequence[str | Path], out: str | Path, config: TrainConfig = TrainConfig(),
+    device: str | None = None, resume: bool = False, progress: ProgressCallback = no_progress,
+    description: str = "",
+) -> TrainResult:
+    """Train an encoder on every audio file under ``data`` and write ``out``."""
+    config.check()
+    started = time.perf_counter()
+    out = Path(out)
+    ddp = _init_distributed(device)
+    if config.batch % ddp.world_size:
+        raise SelectionError(f"batch {config.batch} must divide among {ddp.world_size} ranks.")
+    files = audio_files(data)
+    tracks = load_training_audio(
+        files, config, progress if ddp.rank == 0 else no_progress,
+        jobs=(os.cpu_count() or 1) if ddp.world_size == 1 else 1,
+    )
+    mean_np, std_np = input_normalization(tracks)
+    mean = torch.from_numpy(mean_np)[None, :, None]  # (1, N_MELS, 1)
+    std = torch.from_numpy(std_np)[None, :, None]
+
+    torch.manual_seed(config.seed)  # identical initial weights on every rank
+    learner = Learner(config.encoder).to(ddp.device)
+    target_encoder = copy.deepcopy(learner.encoder).requires_grad_(False)
+    target_projector = copy.deepcopy(learner.projector).requires_grad_(False)
+    optimizer = torch.optim.Adam(learner.parameters(), lr=config.learning_rate)
+    rng = np.random.default_rng([config.seed, ddp.rank])
+    generator = torch.Generator().manual_seed(config.seed * 1000 + ddp.rank)
+    start_iteration = 0
+    state_path = _train_state_path(out)
+    if resume and state_path.is_file():
+        state = torch.load(state_path, map_location=ddp.device, weights_only=True)
+        if state.get("config") != _config_record(config):
+            raise SelectionError(f"{state_path.name} was saved with other settings; not resuming.")
+        learner.load_state_dict(state["learner"])
+        target_encoder.load_state_dict(state["target_encoder"])
+        target_projector.load_state_dict(state["target_projector"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["numpy_rng"][ddp.rank]
+        generator.set_state(state["torch_rng"][ddp.rank])
+        start_iteration = int(state["iteration"])
+        log.info("resuming at iteration %d", start_iteration)
+    model: nn.Module = learner
+    if ddp.world_size > 1:
+        model = nn.parallel.DistributedDataParallel(
+            learner, device_ids=[ddp.device.index] if ddp.device.type == "cuda" else None
+        )
+    per_rank = config.batch // ddp.world_size
+    need_byol = "byol" in config.losses
+    losses: dict[str, float] = {}
+    mean_d, std_d = mean.to(ddp.device), std.to(ddp.device)
+    for iteration in range(start_iteration, config.iters):
+        batch = sample_batch(
+            tracks, per_rank, config.excerpt_frames, rng, "mix" in config.augmentations,
+            config.repeat_share if "repeat" in config.augmentations else 0.0,
+        )
+        # HPSS: half the time, view 1 is the harmonic part of the excerpt
+        harmonic_view = "hpss" in config.augmentations and bool(
+            torch.rand(1, generator=generator) < 0.5
+        )
+        view1 = make_view(batch, harmonic_view, config, mean, std, generator).to(ddp.device)
+        view2 = make_view(batch, False, config, mean, std, generator,
+                          use_repetition=True).to(ddp.device)
+        clean = (batch.clean.to(ddp.device) - mean_d) / std_d
+        total, parts = model(clean, view1, view2, target_encoder, target_projector, config)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        if need_byol:
+            update_moving_average(target_encoder, learner.encoder, config.ema)
+            update_moving_average(target_projector, learner.projector, config.ema)
+        losses = {k: float(v.detach()) for k, v in parts.items()} | {"total": float(total.detach())}
+        if ddp.rank == 0:
+            progress(iteration + 1, config.iters,
+                     " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+        if (iteration + 1) % config.save_every == 0 and iteration + 1 < config.iters:
+            _save_train_state(state_path, config, learner, target_encoder, target_projector,
+                              optimizer, rng, generator, iteration + 1, ddp)
+    digest = weights_digest(learner.encoder)
+    log.info("rank %d/%d: final encoder weights sha256 %s", ddp.rank, ddp.world_size, digest)
+    if ddp.rank == 0:
+        training_frames = sum(t.mel_db.shape[1] for t in tracks)
+        metadata = {
+            "package_version": __version__,
+            "training_data": description or ", ".join(map(str, data)),
+            "training_files": len(tracks),
+            "training_hours": round(training_frames / FRAME_RATE_HZ / 3600, 3),
+            "iterations": config.iters,
+            "final_losses": losses,
+            "seed": config.seed,
+            "train_config": _config_record(config),
+            "world_size": ddp.world_size,
+            "device": str(ddp.device),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        save_checkpoint(out, learner.encoder, mean_np, std_np, metadata)
+        state_path.unlink(missing_ok=True)
+    if ddp.world_size > 1:
+        dist.barrier()
+    return TrainResult(out, config.iters, losses, time.perf_counter() - started, digest)
+
+
+def _config_record(config: TrainConfig) -> dict:
+    """The config as plain data (lists, not tuples) so it survives a weights-only round trip."""
+    record = asdict(config)
+    for key, value in record.items():
+        if isinstance(value, tuple):
+            record[key] = list(value)
+    record.pop("save_every")
+    return record
+
+
+def _gather(value, ddp: _Distributed) -> list:
+    if ddp.world_size == 1:
+        return [value]
+    everything = [None] * ddp.world_size
+    dist.all_gather_object(everything, value)
+    return everything
+
+
+def _save_train_state(path, config, learner, target_encoder, target_projector, optimizer,
+                      rng, generator, iteration, ddp) -> None:
+    """Everything needed to resume exactly; every rank's random state, written by rank 0."""
+    numpy_states = _gather(rng.bit_generator.state, ddp)
+    torch_states = _gather(generator.get_state(), ddp)
+    if ddp.rank != 0:
+        return
+    state = {
+        "config": _config_record(config),
+        "learner": learner.state_dict(),
+        "target_encoder": target_encoder.state_dict(),
+        "target_projector": target_projector.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "numpy_rng": numpy_states,
+        "torch_rng": torch_states,
+        "iteration": iteration,
+    }
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)

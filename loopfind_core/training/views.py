@@ -1,0 +1,123 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from loopfind_core.training.config import TrainConfig
+from loopfind_core.training.data import TrackMel
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    clean: torch.Tensor  # (batch, N_MELS, frames) dB
+    harmonic: torch.Tensor | None  # (batch, N_MELS, frames) dB, same excerpts
+    other: torch.Tensor | None  # (batch, N_MELS, frames) dB, unrelated excerpts for "mix"
+    repetition: torch.Tensor | None = None  # (batch, N_MELS, frames) dB: where each excerpt
+    #                                         repeats in its track (the excerpt itself if not)
+
+
+def sample_batch(
+    tracks: Sequence[TrackMel], size: int, frames: int, rng: np.random.Generator,
+    with_other: bool, repeat_share: float = 0.0,
+) -> Batch:
+    """Random excerpts, files weighted by length; with ``repeat_share`` > 0, that share of the
+    batch is drawn from the tracks' mined repetitions, each with its repetition."""
+    lengths = np.array([t.mel_db.shape[1] - frames + 1 for t in tracks], dtype=np.float64)
+    n_pairs = np.array(
+        [0 if t.repeat_pairs is None else len(t.repeat_pairs) for t in tracks], dtype=np.float64
+    )
+    n_repeated = int(round(size * repeat_share)) if n_pairs.sum() else 0
+
+    def excerpts(count: int) -> list[tuple[int, int]]:
+        picks = rng.choice(len(tracks), size=count, p=lengths / lengths.sum())
+        return [(i, int(rng.integers(0, lengths[i]))) for i in picks]
+
+    def repetitions(count: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        picks = rng.choice(len(tracks), size=count, p=n_pairs / n_pairs.sum())
+        rows = [tracks[i].repeat_pairs[rng.integers(len(tracks[i].repeat_pairs))] for i in picks]
+        return ([(i, int(r[0])) for i, r in zip(picks, rows)],
+                [(i, int(r[1])) for i, r in zip(picks, rows)])
+
+    def stack(places, which: str = "mel_db") -> torch.Tensor:
+        return torch.from_numpy(
+            np.stack([getattr(tracks[i], which)[:, s : s + frames] for i, s in places])
+        )
+
+    places = excerpts(size - n_repeated)
+    repeated_at = list(places)  # no repetition: view 2 comes from the excerpt itself
+    if n_repeated:
+        more_places, more_repeated_at = repetitions(n_repeated)
+        places, repeated_at = places + more_places, repeated_at + more_repeated_at
+    has_harmonic = tracks[0].harmonic_db is not None
+    return Batch(
+        clean=stack(places),
+        harmonic=stack(places, "harmonic_db") if has_harmonic else None,
+        other=stack(excerpts(size)) if with_other else None,
+        repetition=stack(repeated_at) if repeat_share > 0 else None,
+    )
+
+
+# ----- augmentations (on dB before standardisation, or on standardised values) -------------
+
+
+def mix_in(x_db: torch.Tensor, other_db: torch.Tensor, gain_db: torch.Tensor) -> torch.Tensor:
+    """Add another excerpt in the power domain at ``gain_db`` (batch,): a new backing."""
+    power = 10.0 ** (x_db / 10.0) + 10.0 ** ((other_db + gain_db[:, None, None]) / 10.0)
+    return 10.0 * torch.log10(power)
+
+
+def tilt_db(batch: int, n_mels: int, max_tilt_db: float, generator: torch.Generator):
+    """A linear dB tilt across the bins, (batch, n_mels, 1): a shelving-filter change."""
+    slope = (torch.rand(batch, 1, generator=generator) * 2 - 1) * max_tilt_db
+    ramp = torch.linspace(-0.5, 0.5, n_mels)[None, :]
+    return (slope * ramp)[:, :, None]
+
+
+def drop_bins(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """Zero a random ``fraction`` of the mel bins of each excerpt (standardised: 0 = mean)."""
+    keep = torch.rand(x.shape[0], x.shape[1], 1, generator=generator) >= fraction
+    return x * keep
+
+
+def shift_bins(x: torch.Tensor, max_bins: int, generator: torch.Generator) -> torch.Tensor:
+    """Transpose each excerpt by a random number of mel bins in ±max_bins, edges repeated."""
+    if max_bins == 0:
+        return x
+    shifts = torch.randint(-max_bins, max_bins + 1, (x.shape[0],), generator=generator)
+    n_mels = x.shape[1]
+    source = (torch.arange(n_mels)[None, :] - shifts[:, None]).clamp(0, n_mels - 1)
+    return torch.gather(x, 1, source[:, :, None].expand(-1, -1, x.shape[2]))
+
+
+def make_view(
+    batch: Batch, use_harmonic: bool, config: TrainConfig, mean: torch.Tensor,
+    std: torch.Tensor, generator: torch.Generator, use_repetition: bool = False,
+) -> torch.Tensor:
+    """One augmented, standardised view (batch, N_MELS, frames) of the batch's excerpts (or of
+    their repetitions elsewhere in the track, with ``use_repetition``)."""
+    augs = config.augmentations
+    x = batch.harmonic if use_harmonic and batch.harmonic is not None else batch.clean
+    if use_repetition and batch.repetition is not None:
+        x = batch.repetition
+    n = x.shape[0]
+    if "mix" in augs and batch.other is not None:
+        low, high = config.mix_gain_db
+        gain = low + (high - low) * torch.rand(n, generator=generator)
+        x = mix_in(x, batch.other, gain)
+    if "gain" in augs:
+        x = x + ((torch.rand(n, 1, 1, generator=generator) * 2 - 1) * config.gain_db)
+    if "eq" in augs:
+        x = x + tilt_db(n, x.shape[1], config.eq_tilt_db, generator)
+    x = (x - mean) / std
+    if "shift" in augs:
+        x = shift_bins(x, config.max_shift_bins, generator)
+    if "drop" in augs:
+        x = drop_bins(x, config.drop_fraction, generator)
+    if "noise" in augs:
+        x = x + config.noise_std * torch.randn(x.shape, generator=generator)
+    return x
