@@ -14,6 +14,7 @@ import importlib
 from loopfind_core.base.errors import (
     AudioError,
     CheckpointError,
+    ConfigurationError,
     DatasetError,
     LoopfindError,
     SelectionError,
@@ -21,23 +22,23 @@ from loopfind_core.base.errors import (
 
 __version__ = "0.1.0"
 
-_LAZY_EXPORTS = {
-    "Audio": "audio",
-    "load_audio": "audio",
-    "FeatureTrack": "features",
-    "FEATURE_KINDS": "features",
-    "extract_features": "features",
-    "RetrievalSession": "session",
-    "Candidate": "session",
-    "STRATEGIES": "session",
-    "read_dataset": "dataset",
-    "evaluate_dataset": "evaluate",
-    "EvaluationConfig": "evaluate",
+_LAZY_EXPORTS = {  # name → the module that defines it, imported on first use
+    "Audio": "base.audio",
+    "load_audio": "base.audio",
+    "FeatureTrack": "features.track",
+    "FEATURE_KINDS": "features.registry",
+    "extract_features": "features.registry",
+    "RetrievalSession": "retrieval.session",
+    "Candidate": "retrieval.session",
+    "STRATEGIES": "retrieval.session",
+    "read_dataset": "corpus.dataset",
+    "evaluate_dataset": "research.evaluate",
+    "EvaluationConfig": "research.evaluate",
 }
 
 __all__ = [
-    "AudioError", "CheckpointError", "DatasetError", "LoopfindError", "SelectionError",
-    *_LAZY_EXPORTS,
+    "AudioError", "CheckpointError", "ConfigurationError", "DatasetError", "LoopfindError",
+    "SelectionError", *_LAZY_EXPORTS,
 ]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from loopfind_core.base.errors import AudioError, SelectionError
+from loopfind_core.base.errors import AudioError, DatasetError
 
 SAMPLE_RATE_HZ = 22050  # the paper's analysis rate (§IV): every feature is computed at this rate
 MIN_DURATION_S = 1.0  # shorter than one second holds no loop and hardly a sample
@@ -326,10 +326,10 @@ def audio_files(folders: Sequence[str | Path]) -> list[Path]:
     files: list[Path] = []
     for folder in map(Path, folders):
         if not folder.is_dir():
-            raise SelectionError(f"Training data folder {str(folder)!r} does not exist.")
+            raise DatasetError(f"Training data folder {str(folder)!r} does not exist.")
         files += sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
     if not files:
-        raise SelectionError(
+        raise DatasetError(
             f"No audio files ({', '.join(AUDIO_EXTENSIONS)}) in {', '.join(map(str, folders))}."
         )
     return files

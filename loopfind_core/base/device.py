@@ -1,10 +1,10 @@
-"""TODO docstring."""
+"""Which torch device computations run on: CUDA when present, else the CPU."""
 
 from __future__ import annotations
 
 import torch
 
-from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.errors import ConfigurationError
 
 
 def best_device(device: str | torch.device | None = None) -> torch.device:
@@ -14,7 +14,8 @@ def best_device(device: str | torch.device | None = None) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as error:
-        raise SelectionError(f"Unknown device {device!r}; use auto, cpu or cuda.") from error
+        raise ConfigurationError(f"Unknown device {device!r}; use auto, cpu or cuda.") from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise SelectionError("CUDA was requested but no CUDA GPU is available; use cpu or auto.")
+        raise ConfigurationError(
+            "CUDA was requested but no CUDA GPU is available; use cpu or auto.")
     return resolved

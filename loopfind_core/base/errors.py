@@ -17,11 +17,18 @@ class AudioError(LoopfindError):
 
 
 class DatasetError(LoopfindError):
-    """A dataset folder or its ``annotations.csv`` is malformed."""
+    """A folder of data is missing or malformed: a dataset and its ``annotations.csv``, a folder
+    of training audio, a library index."""
 
 
 class SelectionError(LoopfindError):
-    """A query window or search setting does not make sense for the track."""
+    """A query window, or an option of a search on a track (strategy, patience, feature kind,
+    whitening, shortlist), does not make sense for that track."""
+
+
+class ConfigurationError(LoopfindError):
+    """A setting of a run does not make sense: the compute device, or a training, evaluation or
+    generator setting."""
 
 
 class CheckpointError(LoopfindError):

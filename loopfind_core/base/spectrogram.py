@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""The spectrogram every feature kind starts from, with the paper's STFT constants (§IV).
+
+22050 Hz audio, frames of 1024 samples every 512 (≈ 46 ms windows, ≈ 23 ms hop, 43.07 frames
+per second), a Hamming window, 128 mel bins; log-mel in dB (ref 1.0, 80 dB range), from librosa.
+The frame grid defined here (:data:`FRAME_RATE_HZ`) is shared by every feature kind, the beat
+grid and the encoder's checkpoints.
+"""
 
 from __future__ import annotations
 

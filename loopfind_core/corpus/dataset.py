@@ -10,7 +10,7 @@ occurrence of a sound:
 - ``start``, ``end``: seconds, ``0 <= start < end``.
 
 The reader validates everything and reports every bad row by its line number in one
-:class:`~loopfind_core.errors.DatasetError`.
+:class:`~loopfind_core.base.errors.DatasetError`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""Feature tracks: one vector per spectrogram frame, as in the paper (§III-C, §IV).
-
-Parameters follow the paper: 22050 Hz, frames of 1024 samples every 512 (≈ 46 ms windows,
-≈ 23 ms hop, 43.07 frames per second), a Hamming window, 128 mel bins, 20 MFCCs, from librosa.
-
-A registry names the kinds: ``mfcc``, ``mel`` (log-mel in dB), ``mel-std`` (log-mel
-standardised per bin over the track) and ``learned`` (the encoder of :mod:`.encoder`). Every
-kind is a function ``(audio, **options) -> FeatureTrack``; :data:`OPTIONS_OF_KIND` names the
-options a kind takes.
+"""The classic feature kinds, computed from the log-mel spectrogram with no network: MFCC (the
+paper's), log-mel in dB, log-mel standardised per bin (the control that tells what a network
+adds), and the per-track standardisation and whitening any kind can go through.
 """
 
 from __future__ import annotations

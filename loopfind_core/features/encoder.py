@@ -3,7 +3,7 @@
 The encoder E maps standardised log-mel frames (128 bins) to one 128-dim vector per frame with
 5 convolutions of kernel 3 and 128 channels over time (mel bins are the input channels: 1-D),
 so its output plugs into the same window search as MFCC. Decoder, projector and predictor
-(used only in training, see :mod:`loopfind_core.train`) are 2-layer convolutional nets.
+(used only in training, see :mod:`loopfind_core.training`) are 2-layer convolutional nets.
 
 A checkpoint describes itself and is loaded with ``torch.load(weights_only=True)``::
 

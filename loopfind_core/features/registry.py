@@ -1,4 +1,12 @@
-"""TODO docstring."""
+"""The registry of feature kinds and :func:`extract_features`, the one way to compute them.
+
+Kinds: ``mfcc`` (the paper's), ``mel`` (log-mel in dB), ``mel-std`` (log-mel standardised per
+bin over the track: the no-network control), ``learned`` (the encoder of
+:mod:`loopfind_core.features.encoder`) and ``fused`` (MFCC and learned, equal votes). Every kind
+is a function ``(audio, **options) -> FeatureTrack``; :data:`OPTIONS_OF_KIND` names the options
+a kind takes. Any kind can be whitened with the track's own covariance
+(:func:`~loopfind_core.features.classic.whiten_over_track`).
+"""
 
 from __future__ import annotations
 

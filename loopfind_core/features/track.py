@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""A feature track: one vector per spectrogram frame (paper §III-C), with its time base."""
 
 from __future__ import annotations
 

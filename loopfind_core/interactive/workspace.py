@@ -30,7 +30,7 @@ SearchProvider = Callable[[FeatureTrack, "float | None", int], WindowSearch]  # 
 
 
 def time_base(audio: Audio) -> FeatureTrack:
-    """The frame grid of ``audio`` (see :func:`~loopfind_core.features.frame_grid`)."""
+    """The frame grid of ``audio`` (see :func:`~loopfind_core.features.track.frame_grid`)."""
     return frame_grid(1 + len(audio.samples) // HOP_LENGTH)  # librosa's centred frames
 
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The demo library: the demo corpus (:mod:`loopfind_core.corpus.demo`) indexed for hunts
+across tracks, built on first use into the cache folder."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def demo_library_dir(kind: str) -> Path:
 
 def ensure_demo_library(kind: str = "learned", progress: ProgressCallback = no_progress) -> Path:
     """The demo library's index folder: the demo corpus (composed first if missing) indexed
-    for library hunts (:mod:`loopfind_core.library`); nothing is redone when it is there."""
+    for library hunts (:mod:`loopfind_core.library.hunt`); nothing is redone when it is there."""
     from loopfind_core.library.store import build_index
 
     corpus = ensure_demo_corpus(progress)

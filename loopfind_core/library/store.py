@@ -1,4 +1,19 @@
-"""TODO docstring."""
+"""The feature store: :func:`build_index` extracts and keeps the features of a folder of audio.
+
+``build_index(folder, out)`` extracts the features of every audio file under ``folder`` into
+``out/features/<content sha256>.npy`` (float16) and lists them in ``out/index.json``
+(:mod:`loopfind_core.library.manifest`), then (re)builds the faiss vector index
+(:mod:`loopfind_core.library.vector_index`). It is
+
+- incremental: a file whose size and modification time are unchanged is not read again, a
+  changed file is re-hashed (and re-extracted only if its content changed), a deleted file
+  leaves the index;
+- parallel: files are processed in ``jobs`` worker processes (spawned, so torch never runs in
+  a forked copy of a process that used it);
+- resumable: the manifest is rewritten (atomically) after every file, and feature files are
+  written under a temporary name and renamed, so an interrupted run loses at most the files in
+  flight and the next run goes on from there.
+"""
 
 from __future__ import annotations
 

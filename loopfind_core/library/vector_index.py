@@ -1,6 +1,6 @@
 """A faiss index over a library's features: which tracks are worth an exact search.
 
-An exact hunt across a library (:mod:`loopfind_core.library`) computes a full distance profile
+An exact hunt across a library (:mod:`loopfind_core.library.hunt`) computes a full distance profile
 over every indexed frame for every answer: fine for tens of tracks, hopeless for a thousand
 (about 47 s per proposal and 36 GB, docs/results.md §6.4). This module finds, in milliseconds,
 the few tracks where the query's sound most likely occurs; the exact search then runs on those

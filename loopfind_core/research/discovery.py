@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Measuring discovery: how many annotated sounds of a dataset the suggestions of
+:func:`~loopfind_core.retrieval.discovery.discover` find (``discover --data``)."""
 
 from __future__ import annotations
 

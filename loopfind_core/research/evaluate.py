@@ -337,7 +337,7 @@ def evaluate_dataset(
     root: str | Path, config: EvaluationConfig = EvaluationConfig(),
     progress: ProgressCallback = no_progress,
 ) -> EvaluationReport:
-    """Evaluate a dataset folder (see :mod:`loopfind_core.dataset`)."""
+    """Evaluate a dataset folder (see :mod:`loopfind_core.corpus.dataset`)."""
     _check_config(config)
     started = time.perf_counter()
     dataset = read_dataset(root)

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""How ``evaluate`` reports: text tables (recall, effort, auto-accept), JSON and an HTML plot."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""TODO"""
+"""What determines a training run: :class:`TrainConfig`, its losses and augmentations."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.errors import ConfigurationError
 from loopfind_core.features.encoder import (
     EncoderConfig,
 )
@@ -44,18 +44,18 @@ class TrainConfig:
         unknown = [x for x in self.losses if x not in LOSSES]
         unknown += [x for x in self.augmentations if x not in AUGMENTATIONS]
         if unknown:
-            raise SelectionError(
+            raise ConfigurationError(
                 f"Unknown loss or augmentation {', '.join(unknown)}; losses: "
                 f"{', '.join(LOSSES)}; augmentations: {', '.join(AUGMENTATIONS)}."
             )
         if self.ae_input not in AE_INPUTS:
-            raise SelectionError(f"ae_input must be one of {', '.join(AE_INPUTS)}.")
+            raise ConfigurationError(f"ae_input must be one of {', '.join(AE_INPUTS)}.")
         if self.iters < 0 or self.batch < 1 or self.excerpt_frames < 8:
-            raise SelectionError("iters must be ≥ 0, batch ≥ 1 and excerpt_frames ≥ 8.")
+            raise ConfigurationError("iters must be ≥ 0, batch ≥ 1 and excerpt_frames ≥ 8.")
         if not 0.0 <= self.ema < 1.0:
-            raise SelectionError("ema (α) must be in [0, 1).")
+            raise ConfigurationError("ema (α) must be in [0, 1).")
         if not 0.0 <= self.repeat_share <= 1.0:
-            raise SelectionError("repeat_share must be in [0, 1].")
+            raise ConfigurationError("repeat_share must be in [0, 1].")
 
 
 def with_overrides(config: TrainConfig, **changes) -> TrainConfig:

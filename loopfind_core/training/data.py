@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Training data: log-mel of every training track (and its harmonic part for ``hpss``), the
+input normalisation, and the repetitions mined in each track for the ``repeat`` views."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 
 from loopfind_core.base.audio import load_audio
-from loopfind_core.base.errors import LoopfindError, SelectionError
+from loopfind_core.base.errors import DatasetError, LoopfindError
 from loopfind_core.base.paths import cache_dir
 from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.base.spectrogram import log_mel
@@ -141,7 +142,7 @@ def load_training_audio(
             for t in tracks
         ]
     if not tracks:
-        raise SelectionError(
+        raise DatasetError(
             f"No training file is longer than an excerpt ({config.excerpt_frames} frames)."
         )
     return tracks

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The networks trained together: encoder, decoder, projector, predictor (paper §III-D), and
+the BYOL loss with its moving-average target."""
 
 from __future__ import annotations
 

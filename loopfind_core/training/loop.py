@@ -46,7 +46,7 @@ from torch import nn
 from loopfind_core import __version__
 from loopfind_core.base.audio import audio_files
 from loopfind_core.base.device import best_device
-from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.errors import ConfigurationError
 from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.features.encoder import (
@@ -111,7 +111,7 @@ def train(
     out = Path(out)
     ddp = _init_distributed(device)
     if config.batch % ddp.world_size:
-        raise SelectionError(f"batch {config.batch} must divide among {ddp.world_size} ranks.")
+        raise ConfigurationError(f"batch {config.batch} must divide among {ddp.world_size} ranks.")
     files = audio_files(data)
     tracks = load_training_audio(
         files, config, progress if ddp.rank == 0 else no_progress,
@@ -133,7 +133,8 @@ def train(
     if resume and state_path.is_file():
         state = torch.load(state_path, map_location=ddp.device, weights_only=True)
         if state.get("config") != _config_record(config):
-            raise SelectionError(f"{state_path.name} was saved with other settings; not resuming.")
+            raise ConfigurationError(
+                f"{state_path.name} was saved with other settings; not resuming.")
         learner.load_state_dict(state["learner"])
         target_encoder.load_state_dict(state["target_encoder"])
         target_projector.load_state_dict(state["target_projector"])

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Batches of log-mel excerpts and the augmented views BYOL compares (paper §III-D).
+
+Each augmentation is a small function over (batch, mel bins, frames) tensors in standardised
+log-mel units; :func:`make_view` applies those a :class:`~loopfind_core.training.config.TrainConfig`
+switches on.
+"""
 
 from __future__ import annotations
 
