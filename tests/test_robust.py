@@ -17,7 +17,8 @@ import torch
 from loopfind_core.base.audio import audio_from_samples
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.cli import _speed_variants, build_parser
-from loopfind_core.corpus.synth import SynthConfig, _stretch_time
+from loopfind_core.corpus.synth import SynthConfig
+from loopfind_core.corpus.synth import stretch_time as _stretch_time
 from loopfind_core.features.registry import extract_features
 from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
 from loopfind_core.research.variants import ResearchSession, speed_factors, variant_profile

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import stft
 
-from loopfind_core.base.errors import DatasetError, LoopfindError, SelectionError
+from loopfind_core.base.errors import ConfigurationError, DatasetError, LoopfindError
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.synth import (
     GENRES,
@@ -221,7 +221,7 @@ def test_track_k_does_not_depend_on_the_number_of_tracks(tmp_path):
 
 @pytest.mark.parametrize("bad", [0, -2])
 def test_generate_corpus_needs_at_least_one_track(tmp_path, bad):
-    with pytest.raises(SelectionError, match="n_tracks"):
+    with pytest.raises(ConfigurationError, match="n_tracks"):
         generate_corpus(tmp_path / "out", bad, seed=0, config=SHORT)
 
 
@@ -233,14 +233,14 @@ def test_generate_corpus_refuses_a_file_as_folder(tmp_path):
 
 
 def test_unknown_genre_names_the_choices():
-    with pytest.raises(SelectionError, match="House, Dubstep, Drum&Bass, Downtempo"):
+    with pytest.raises(ConfigurationError, match="House, Dubstep, Drum&Bass, Downtempo"):
         compose_track(0, "Polka", "x.flac", SHORT)
 
 
 def test_negative_seed_and_empty_file_name_are_refused():
-    with pytest.raises(SelectionError, match="Seed"):
+    with pytest.raises(ConfigurationError, match="Seed"):
         compose_track(-1, "House", "x.flac", SHORT)
-    with pytest.raises(SelectionError, match="file_name"):
+    with pytest.raises(ConfigurationError, match="file_name"):
         compose_track(0, "House", "", SHORT)
 
 
