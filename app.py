@@ -1,7 +1,8 @@
 """Loopfind: find every occurrence of a sound in a track. ``streamlit run app.py``.
 
-Pages (``pages/``) hold layout and session state only; every computation is a call into
-``loopfind_core`` (see ``app_state.py`` for the caches and the per-session workspace).
+Pages (``pages/``) only lay out; what they share — the per-session workspace and the caches,
+the hunt panel, the library — is in ``loopfind_app/``, and every computation is a call into
+``loopfind_core``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import logging
 
 import streamlit as st
 
-import app_state
+from loopfind_app import state
+from loopfind_app.text import format_time, plain
 from loopfind_core.base.errors import LoopfindError
 
 st.set_page_config(page_title="Loopfind", page_icon="🔁", layout="wide")
@@ -30,20 +32,20 @@ with st.sidebar:
     st.markdown("### :material/repeat: Loopfind")
     st.caption("Point at one loop or sample; answer yes or no; every occurrence gets marked.")
 try:
-    ws = app_state.workspace()
+    ws = state.workspace()
 except LoopfindError as error:  # the demo could not be composed: say so, keep the app up
     st.error(f"The demo track could not be prepared: {error}")
     st.stop()
 with st.sidebar:
-    st.markdown(f"**Track:** {app_state.plain(ws.audio.name)}")
-    st.caption(f"{app_state.format_time(ws.audio.duration_s)} · "
+    st.markdown(f"**Track:** {plain(ws.audio.name)}")
+    st.caption(f"{format_time(ws.audio.duration_s)} · "
                f"{'demo, with ground truth' if ws.truth else 'your upload'}")
     if ws.selection:
-        st.markdown(f"**Selection:** {app_state.format_time(ws.selection.start_s)} + "
+        st.markdown(f"**Selection:** {format_time(ws.selection.start_s)} + "
                     f"{ws.selection.duration_s:.2f} s")
     if ws.hunts:
         st.markdown("**Hunted:** " + ", ".join(
-            f"{app_state.plain(name)} ({1 + len(h.session.found)})"
+            f"{plain(name)} ({1 + len(h.session.found)})"
             for name, h in ws.hunts.items()))
 
 try:

@@ -197,21 +197,18 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _hunt_library(args: argparse.Namespace) -> int:
-    """``hunt --index``: the query from a track (indexed or not), candidates from the library:
-    the tracks its vector index shortlists (``--shortlist N``), or every track (0)."""
+    """``hunt --index``: the query from a track (an audio file, indexed or not, or the name of
+    an indexed track), candidates from the library: the tracks its vector index shortlists
+    (``--shortlist N``), or every track (0)."""
     from loopfind_core.base.audio import load_audio
-    from loopfind_core.features.registry import extract_features
-    from loopfind_core.library.hunt import hunt_library
+    from loopfind_core.library.hunt import hunt_selection
     from loopfind_core.library.manifest import read_index_manifest
 
     manifest = read_index_manifest(args.index)
-    query_values = None
-    if str(args.track) not in manifest["tracks"] and args.track.is_file():
-        query_values = extract_features(load_audio(args.track), manifest["kind"],
-                                        whiten=manifest["whiten"]).values
-    hunt = hunt_library(args.index, str(args.track), args.start, args.duration,
-                        query_values=query_values, shortlist_tracks=args.shortlist,
-                        patience=args.patience, strategy=args.strategy)
+    query = load_audio(args.track) if args.track.is_file() else str(args.track)
+    hunt = hunt_selection(args.index, query, args.start, args.duration,
+                          shortlist_tracks=args.shortlist, patience=args.patience,
+                          strategy=args.strategy)
     session = hunt.session
     searched = (f"the {len(hunt.shortlist.names)} of {len(manifest['tracks'])} indexed tracks "
                 f"its vector index lists first ({hunt.shortlist.seconds * 1000:.0f} ms)"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import app_state
+from loopfind_app import state
+from loopfind_app.text import format_time
 from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
 from loopfind_core.interactive import compare
 from loopfind_core.interactive.figures import distance_figure, self_similarity_figure
 
-ws = app_state.workspace()
+ws = state.workspace()
 st.title("Compare features")
 if ws.selection is None:
     st.info("Select a sound first: this page compares the feature kinds on that query.")
@@ -18,7 +19,7 @@ if ws.selection is None:
     st.stop()
 
 sel = ws.selection
-kinds = app_state.feature_kinds()[::-1]  # mfcc, mel, learned: the paper's baseline first
+kinds = state.feature_kinds()[::-1]  # mfcc, mel, learned: the paper's baseline first
 whitened = st.toggle("Whitened features (as the hunt uses them by default)",
                      value=ws.whiten is not None, key="compare_whiten",
                      help="Off: the paper's raw features. On: whitened with the track's own "
@@ -28,7 +29,7 @@ tracks = {kind: ws.feature_track(kind, shrinkage) for kind in kinds}
 match = ws.truth_match()
 truth = match[0].occurrences if match else ()
 others = [o for i, o in enumerate(truth) if i != match[1]] if match else []
-st.caption(f"Query {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)}. "
+st.caption(f"Query {format_time(sel.start_s)} – {format_time(sel.end_s)}. "
            + (f"Ground truth: the demo's {match[0].category} “{match[0].sound}”, "
               f"{len(truth)} occurrences (purple)." if match else
               "No ground truth for this query: occurrence ranks and recall need the demo track "
@@ -49,11 +50,11 @@ if match:
         st.caption("Rank of each other occurrence in the order a search with no answers would "
                    "propose windows (1 = first proposal; — = not in the first "
                    f"{compare.MAX_RANKED_PROPOSALS}).")
-        table = {"occurrence": [app_state.format_time(o.start_s) for o in others]}
+        table = {"occurrence": [format_time(o.start_s) for o in others]}
         for curve in curves:
             ranks = compare.occurrence_ranks(compare.ranked_proposals(curve), curve.window_s,
                                              others)
-            table[app_state.KIND_LABELS[curve.kind]] = [r if r else None for r in ranks]
+            table[state.KIND_LABELS[curve.kind]] = [r if r else None for r in ranks]
         st.dataframe(pd.DataFrame(table), hide_index=True, key="rank_table")
     with right:
         st.subheader("Recall a simulated user reaches")
@@ -61,7 +62,7 @@ if match:
                    "5. Recall = occurrences found / occurrences to find.")
         results = compare.simulated_recalls(tracks, match[0], match[1])
         st.dataframe(pd.DataFrame([
-            {"features": app_state.KIND_LABELS[r.kind], "strategy": r.strategy,
+            {"features": state.KIND_LABELS[r.kind], "strategy": r.strategy,
              "found": f"{r.found} / {r.total}", "recall": round(r.recall, 3),
              "answers": r.answers} for r in results
         ]), hide_index=True, key="recall_table",
@@ -72,6 +73,6 @@ st.subheader("Self-similarity")
 st.caption("Cosine similarity between every pair of moments of the track: repeated material "
            "shows as bright diagonal stripes. Sharper stripes = features that see repetition.")
 if st.toggle("Show self-similarity matrices", key="show_ssm", value=True):
-    matrices = {app_state.KIND_LABELS[k]: compare.self_similarity(tracks[k]) for k in kinds}
+    matrices = {state.KIND_LABELS[k]: compare.self_similarity(tracks[k]) for k in kinds}
     st.plotly_chart(self_similarity_figure(matrices, ws.audio.duration_s), key="ssm",
                     config={"displaylogo": False})

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import app_state
+from loopfind_app import state
+from loopfind_app.text import plain
 from loopfind_core.interactive.export import FORMATS, export, export_file_name
 
-ws = app_state.workspace()
+ws = state.workspace()
 st.title("Export")
 if not ws.hunts:
     st.info("Nothing hunted yet: select a sound and hunt it first.")
@@ -18,7 +19,7 @@ if not ws.hunts:
 st.caption("Every hunted sound exports together; events are the query and each confirmed "
            "occurrence. Uncheck a sound to leave it out.")
 chosen = [name for name in ws.hunts
-          if st.checkbox(f"{app_state.plain(name)} — {1 + len(ws.hunts[name].session.found)} "
+          if st.checkbox(f"{plain(name)} — {1 + len(ws.hunts[name].session.found)} "
                          "events",
                          value=True, key=f"export_{name}")]
 events = [e for e in ws.events() if e.sound in chosen]

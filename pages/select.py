@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-import app_state
+from loopfind_app import state
+from loopfind_app.text import format_time
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.interactive.figures import selection_figure
 
-ws = app_state.workspace()
+ws = state.workspace()
 key = ws.audio.content_hash
 st.title("Select a sound")
 st.caption("Drag a box across the plot over one loop or one sample (zoom with the scroll wheel "
@@ -16,10 +17,10 @@ st.caption("Drag a box across the plot over one loop or one sample (zoom with th
 
 snap = st.toggle("Snap to the beat grid", key="snap", value=False,
                  help="Start on the nearest beat; last a whole number of beats.")
-times, image = app_state.spectrogram(key, ws.audio)
+times, image = state.spectrogram(key, ws.audio)
 selected = (ws.selection.start_s, ws.selection.duration_s) if ws.selection else None
 event = st.plotly_chart(
-    selection_figure(app_state.envelope(key, ws.audio), times, image, selected, ws.beats),
+    selection_figure(state.envelope(key, ws.audio), times, image, selected, ws.beats),
     key=f"select_plot_{key[:12]}", on_select="rerun", selection_mode="box",
     config={"displaylogo": False, "scrollZoom": True},
 )
@@ -65,7 +66,7 @@ def hunt_suggestion(start_s: float, duration_s: float) -> None:
     ws.select(start_s, duration_s)
     st.session_state.sel_start = round(start_s, 3)
     st.session_state.sel_duration = round(duration_s, 3)
-    ws.start_hunt(app_state.feature_kinds()[0])
+    ws.start_hunt(state.feature_kinds()[0])
     st.session_state.go_hunt = True
 
 
@@ -73,15 +74,15 @@ with st.expander("Suggested sounds — the track's repeated loops and samples, f
                  "click", expanded=False):
     if st.toggle("Find them", key="discover", value=False,
                  help="Searches the whole track for windows that repeat (a few seconds)."):
-        kind = app_state.feature_kinds()[0]
-        found = app_state.suggestions(key, kind, ws)
+        kind = state.feature_kinds()[0]
+        found = state.suggestions(key, kind, ws)
         if not found:
             st.info("No clearly repeated sound found.")
         for rank, suggestion in enumerate(found, start=1):
             c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="center")
-            c1.markdown(f"**{rank}.** {app_state.format_time(suggestion.start_s)} · "
+            c1.markdown(f"**{rank}.** {format_time(suggestion.start_s)} · "
                         f"{suggestion.duration_s:.2f} s · {len(suggestion.occurrences)} times")
-            c2.audio(app_state.clip(key, suggestion.start_s, suggestion.end_s, ws.audio),
+            c2.audio(state.clip(key, suggestion.start_s, suggestion.end_s, ws.audio),
                      format="audio/wav")
             c3.button("Hunt this", key=f"suggestion_{rank}", icon=":material/manage_search:",
                       on_click=hunt_suggestion, args=(suggestion.start_s, suggestion.duration_s))
@@ -92,13 +93,13 @@ if ws.selection is None:
     st.info("No sound selected yet.")
 else:
     sel = ws.selection
-    st.success(f"Selected {app_state.format_time(sel.start_s)} – {app_state.format_time(sel.end_s)}"
+    st.success(f"Selected {format_time(sel.start_s)} – {format_time(sel.end_s)}"
                f" ({sel.duration_s:.2f} s).")
     match = ws.truth_match()
     if match:
         sound, index = match
         st.caption(f"Ground truth: this is occurrence {index + 1} of {len(sound.occurrences)} "
                    f"of the demo's {sound.category} “{sound.sound}”.")
-    st.audio(app_state.clip(key, sel.start_s, sel.end_s, ws.audio), format="audio/wav",
+    st.audio(state.clip(key, sel.start_s, sel.end_s, ws.audio), format="audio/wav",
              loop=True)
     st.page_link("pages/hunt.py", label="Hunt this sound →", icon=":material/manage_search:")

@@ -13,13 +13,14 @@ import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
-import app_state
+from loopfind_app.state import UPLOAD_TYPES
+from loopfind_app.text import display_name, plain
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.demo import ensure_demo_track
 from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
 from loopfind_core.interactive.export import to_json
-
-from .hostile_inputs import HOSTILE_NAMES, content_of, hostile_inputs
+from loopfind_core.library.catalog import LIBRARY_ENV
+from testkit.hostile_inputs import HOSTILE_NAMES, content_of, hostile_inputs
 
 TIMEOUT_S = 180
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -168,7 +169,8 @@ def test_server_settings_keep_users_safe():
     assert config["server"]["enableXsrfProtection"] is True
     assert config["server"]["maxUploadSize"] <= 200
     assert config["client"]["showErrorDetails"] == "none"
-    pages = [*(Path(APP).parent / "pages").glob("*.py"), Path(APP)]
+    root = Path(APP).parent
+    pages = [*(root / "pages").glob("*.py"), *(root / "loopfind_app").glob("*.py"), Path(APP)]
     for page in pages:  # no page renders raw HTML
         assert "unsafe_allow_html" not in page.read_text() and "st.html" not in page.read_text()
 
@@ -252,7 +254,7 @@ LEAKED_INTERNALS = re.compile(r"Traceback|\b\w*(Error|Exception)\b|File \"")
 def uploadable(names) -> list[str]:
     """The names Streamlit's uploader lets through to the app: it refuses (before any app code
     runs) a name with a NUL byte or without one of the allowed extensions."""
-    extensions = tuple(f".{t}" for t in app_state.UPLOAD_TYPES)
+    extensions = tuple(f".{t}" for t in UPLOAD_TYPES)
     return [n for n in names if "\x00" not in n and n.lower().endswith(extensions)]
 
 
@@ -279,9 +281,9 @@ def test_every_bad_upload_of_the_corpus_says_why_and_keeps_the_track(tmp_path):
         app.run()
         assert not app.exception and not app.error, (name, app.exception)
         loaded = app.session_state.workspace
-        assert loaded is not workspace and loaded.audio.name == app_state.display_name(name)
+        assert loaded is not workspace and loaded.audio.name == display_name(name)
         shown = next(s.value for s in app.success if "Loaded" in s.value)
-        assert shown == f"Loaded {app_state.plain(loaded.audio.name)}. Next: select a sound."
+        assert shown == f"Loaded {plain(loaded.audio.name)}. Next: select a sound."
 
 
 def test_user_typed_sound_names_are_escaped_wherever_shown(stab_loop):
@@ -299,7 +301,7 @@ def test_user_typed_sound_names_are_escaped_wherever_shown(stab_loop):
     shown = {"hunt": [*(m.value for m in app.markdown), *(s.value for s in app.subheader)]}
     on_page(app, "export")
     shown["export"] = [*(m.value for m in app.markdown), *(c.label for c in app.checkbox)]
-    escaped = app_state.plain(hostile)
+    escaped = plain(hostile)
     for page, texts_on_page in shown.items():
         with_name = [t for t in texts_on_page if escaped in t]
         assert with_name, (page, texts_on_page)
@@ -310,8 +312,7 @@ def test_user_typed_sound_names_are_escaped_wherever_shown(stab_loop):
 def small_library(tmp_path_factory):
     """An MFCC index of two small generated tracks with a planted chirp."""
     from loopfind_core.library.store import build_index
-
-    from .conftest import SR_HZ, planted_track
+    from testkit.audio import SR_HZ, planted_track
 
     root = tmp_path_factory.mktemp("app_library")
     (root / "music").mkdir()
@@ -323,11 +324,11 @@ def small_library(tmp_path_factory):
 
 def test_the_library_page_hunts_the_selection_across_tracks(stab_loop, small_library,
                                                              monkeypatch):
-    monkeypatch.delenv(app_state.LIBRARY_ENV, raising=False)
+    monkeypatch.delenv(LIBRARY_ENV, raising=False)
     app = on_page(fresh_app(), "library")
     assert any(b.label == "Build the demo library" for b in app.button)  # none built yet
 
-    monkeypatch.setenv(app_state.LIBRARY_ENV, str(small_library))
+    monkeypatch.setenv(LIBRARY_ENV, str(small_library))
     app = on_page(fresh_app(), "select")
     query = stab_loop.occurrences[0]
     type_selection(app, query.start_s, query.duration_s)
@@ -353,7 +354,12 @@ def test_the_library_page_hunts_the_selection_across_tracks(stab_loop, small_lib
         assert not app.exception, app.exception
     assert len(hunt.session.found) >= 2  # the loop's other occurrences, from the library page
     assert "Found in" in texts(app)
+    occurrences = next(m.value for m in app.metric if m.label == "Occurrences")
+    assert occurrences == str(1 + len(hunt.session.found))  # the shared hunt panel
+    found_table = next(d.value for d in app.dataframe if "similarity" in d.value.columns)
+    assert len(found_table) == 1 + len(hunt.session.found)
+    assert {b.proto.label for b in app.get("download_button")} == {"Download CSV"}
 
-    monkeypatch.setenv(app_state.LIBRARY_ENV, str(small_library.parent / "nowhere"))
+    monkeypatch.setenv(LIBRARY_ENV, str(small_library.parent / "nowhere"))
     app = on_page(fresh_app(), "library")
     assert "holds no Loopfind index" in texts(app)

@@ -1,4 +1,5 @@
-"""The faiss vector index over a library and shortlisted hunts across it."""
+"""The faiss vector index over a library; hunts across it, started from the one entry point of
+the app and the CLI; which library a server offers; the library CSV."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import soundfile as sf
 
 from loopfind_core.base.errors import LoopfindError
 from loopfind_core.library.vector_index import block_means, track_scores
-
-from .conftest import SR_HZ, chirp, planted_track
+from testkit.audio import SR_HZ, chirp, planted_track
 
 
 def backing_only(seed: int, duration_s: float = 40.0, sound: np.ndarray | None = None):
@@ -99,20 +99,64 @@ def test_a_shortlisted_hunt_finds_the_sound_in_the_other_track(library_folder):
     assert len(every.library.tracks) == 4 and every.shortlist is None
 
 
-def test_a_query_from_outside_the_library_searches_with_it(library_folder, tmp_path,
-                                                           monkeypatch, capsys):
+def test_a_query_track_the_index_holds_is_found_by_its_content(library_folder, tmp_path,
+                                                                monkeypatch, capsys):
+    """The query's audio is indexed under another name: the hunt uses the indexed track (no
+    track added), from the app's entry point and from the CLI alike."""
+    import shutil
+
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.cli import main
+    from loopfind_core.library.hunt import hunt_selection
+
+    folder, index, _ = library_folder
+    renamed = tmp_path / "renamed.wav"
+    shutil.copyfile(folder / "a.wav", renamed)
+    hunt = hunt_selection(index, load_audio(renamed), 3.1, 0.6, shortlist_tracks=2)
+    assert hunt.query_track == "a.wav" and hunt.query_audio is None
+    assert [t.name for t in hunt.library.tracks] == ["a.wav", "b.wav"]
+    track, at_s = hunt.location(hunt.session.query)
+    assert track == "a.wav" and at_s == pytest.approx(3.1, abs=0.02)
+    by_name = hunt_selection(index, "a.wav", 3.1, 0.6, shortlist_tracks=2)
+    assert by_name.query_track == "a.wav"
+    assert [t.name for t in by_name.library.tracks] == ["a.wav", "b.wav"]
+
+    replies = iter(["d"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
+    assert main(["hunt", str(renamed), "--index", str(index), "--start", "3.1",
+                 "--duration", "0.6", "--shortlist", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 4 indexed tracks" in out and "a.wav\t3.1" in out  # the query, in a.wav
+
+
+def test_a_query_track_outside_the_library_is_searched_with_it(library_folder, tmp_path,
+                                                               monkeypatch, capsys):
+    """Other audio: its features of the index's kind and whitening join the library as one
+    more track, named after it (renamed when an indexed track has its name)."""
     from loopfind_core.base.audio import load_audio
     from loopfind_core.cli import main
     from loopfind_core.features.registry import extract_features
-    from loopfind_core.library.hunt import hunt_library
+    from loopfind_core.library.hunt import hunt_selection
+    from loopfind_core.library.manifest import read_index_manifest
 
     _, index, _ = library_folder
     outside = tmp_path / "a.wav"  # the same name as an indexed track, other content
     sf.write(outside, planted_track(seed=7).samples, SR_HZ)
-    values = extract_features(load_audio(outside), "mfcc", whiten=0.3).values
-    hunt = hunt_library(index, "a.wav", 11.7, 0.6, query_values=values, shortlist_tracks=3)
+    audio = load_audio(outside)
+    asked = []
+
+    def cached_features(kind, whiten):
+        asked.append((kind, whiten))
+        return extract_features(audio, kind, whiten=whiten)
+
+    hunt = hunt_selection(index, audio, 11.7, 0.6, shortlist_tracks=3,
+                          query_features=cached_features)
+    manifest = read_index_manifest(index)
+    assert asked == [(manifest["kind"], manifest["whiten"])]
     names = [t.name for t in hunt.library.tracks]
-    assert names[-1] == "query: a.wav" and {"a.wav", "b.wav"} <= set(names)
+    assert names[-1] == hunt.query_track == "query: a.wav" and {"a.wav", "b.wav"} <= set(names)
+    assert hunt.query_audio is audio
+    assert hunt.location(hunt.session.query)[0] == "query: a.wav"
     first = hunt.session.propose()
     assert hunt.location(first)[0] in names
 
@@ -121,7 +165,43 @@ def test_a_query_from_outside_the_library_searches_with_it(library_folder, tmp_p
     assert main(["hunt", str(outside), "--index", str(index), "--start", "3.1",
                  "--duration", "0.6", "--shortlist", "2"]) == 0
     out = capsys.readouterr().out
-    assert "2 of 4 indexed tracks" in out
+    assert "2 of 4 indexed tracks" in out and "query: a.wav\t3.1" in out
+
+
+def test_library_occurrences_export_as_csv_in_track_and_time_order():
+    import csv
+    import io
+
+    from loopfind_core.interactive.export import library_events_csv
+    from loopfind_core.library.hunt import LibraryEvent
+
+    events = [LibraryEvent("b.wav", 3.1, 3.7, False),
+              LibraryEvent("live, 2024.wav", 11.70049, 12.3, True),
+              LibraryEvent("live, 2024.wav", 3.1, 3.7, False)]
+    rows = list(csv.reader(io.StringIO(library_events_csv(events))))
+    assert rows == [["track", "start", "end"], ["b.wav", "3.100", "3.700"],
+                    ["live, 2024.wav", "3.100", "3.700"], ["live, 2024.wav", "11.700", "12.300"]]
+
+
+def test_the_server_library_is_the_configured_index_else_the_built_demo(library_folder,
+                                                                        tmp_path, monkeypatch):
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.library import catalog
+
+    folder, index, _ = library_folder
+    info = catalog.find_library("learned", {catalog.LIBRARY_ENV: str(index)})
+    assert not info.demo and info.path == index and info.kind == "mfcc"
+    assert sorted(info.track_hashes) == ["a.wav", "b.wav", "c.wav", "d.wav"]
+    assert info.hours == pytest.approx(4 * 40.0 / 3600, rel=0.01)
+    assert info.track_with_hash(load_audio(folder / "b.wav").content_hash) == "b.wav"
+    assert info.track_with_hash("0" * 64) is None
+    with pytest.raises(LoopfindError, match="holds no Loopfind index"):  # said, not hidden
+        catalog.find_library("learned", {catalog.LIBRARY_ENV: str(tmp_path / "nowhere")})
+
+    monkeypatch.setattr(catalog, "demo_library_dir", lambda kind: tmp_path / f"demo-{kind}")
+    assert catalog.find_library("mfcc", {}) is None  # the demo library is not built yet
+    monkeypatch.setattr(catalog, "demo_library_dir", lambda kind: index)
+    assert catalog.find_library("mfcc", {}).demo
 
 
 def test_the_vector_index_follows_the_tracks(library_folder, tmp_path, monkeypatch):

@@ -7,6 +7,8 @@ touches the file system, so the app can offer each as a download and the CLI can
 Formats:
 
 - CSV: ``sound,start,end,duration,confidence`` (seconds, 3 decimals).
+- Library CSV (a hunt across many tracks): ``track,start,end`` (seconds into that track,
+  3 decimals), in track and time order.
 - JSON: with one sound, ``{"track", "sample_rate", "tempo", "sound", "events": [{"time",
   "duration", "sample", "beat", "confidence"}]}``; with several, ``{"track", "sample_rate",
   "tempo", "sounds": [{"sound", "events": [...]}, ...]}``. ``time`` and ``duration`` are
@@ -36,12 +38,14 @@ from dataclasses import dataclass
 
 from loopfind_core.base.beats import BeatGrid
 from loopfind_core.base.errors import SelectionError
+from loopfind_core.library.hunt import LibraryEvent
 from loopfind_core.retrieval.session import RetrievalSession
 
 MIDI_TICKS_PER_BEAT = 480
 MIDI_DEFAULT_TEMPO_BPM = 120.0  # used when the track has no beat grid
 MIDI_FIRST_NOTE = 36  # C2: sound k gets note 36 + k (a drum-pad row in most DAWs)
 CSV_COLUMNS = ("sound", "start", "end", "duration", "confidence")
+LIBRARY_CSV_COLUMNS = ("track", "start", "end")
 FORMATS = {  # name → (file extension, MIME type)
     "csv": ("csv", "text/csv"),
     "json": ("json", "application/json"),
@@ -107,6 +111,17 @@ def to_csv(events: Sequence[Event]) -> str:
     for e in _sorted(events):
         writer.writerow([e.sound, f"{e.start_s:.3f}", f"{e.end_s:.3f}", f"{e.duration_s:.3f}",
                          f"{e.confidence:.3f}"])
+    return out.getvalue()
+
+
+def library_events_csv(events: Sequence[LibraryEvent]) -> str:
+    """A library hunt's occurrences (:meth:`~loopfind_core.library.hunt.LibraryHunt.events`)
+    as CSV: ``track,start,end``, seconds into the track, in track and time order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LIBRARY_CSV_COLUMNS)
+    for e in sorted(events, key=lambda e: (e.track, e.start_s)):
+        writer.writerow([e.track, f"{e.start_s:.3f}", f"{e.end_s:.3f}"])
     return out.getvalue()
 
 

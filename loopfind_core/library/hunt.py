@@ -1,41 +1,42 @@
-"""Library scale: an index of many tracks' features, and hunts across all of them at once.
+"""Hunts across a library: many indexed tracks searched as one.
 
-``build_index(folder, out)`` extracts the features of every audio file under ``folder`` into
-``out/features/<content sha256>.npy`` (float16) and lists them in ``out/index.json``. It is
-
-- incremental: a file whose size and modification time are unchanged is not read again, a
-  changed file is re-hashed (and re-extracted only if its content changed), a deleted file
-  leaves the index;
-- parallel: files are processed in ``jobs`` worker processes (spawned, so torch never runs in
-  a forked copy of a process that used it);
-- resumable: the manifest is rewritten (atomically) after every file, and feature files are
-  written under a temporary name and renamed, so an interrupted run loses at most the files in
-  flight and the next run goes on from there.
-
-``open_library(out)`` loads every indexed track into one feature track, the tracks end to end,
-with a mask of the window starts that would cross from one track into the next; a
-:class:`~loopfind_core.session.RetrievalSession` on it (see :meth:`Library.session`) hunts the
-whole library at once, and :meth:`Library.locate` maps a proposal back to (track, seconds).
+:func:`open_library` loads indexed tracks into one feature track, the tracks end to end, with a
+mask of the window starts that would cross from one track into the next; a
+:class:`~loopfind_core.retrieval.session.RetrievalSession` on it (:meth:`Library.session`) hunts
+them all at once, and :meth:`Library.locate` maps a proposal back to (track, seconds).
+:func:`hunt_library` first asks the vector index for a shortlist of tracks likely to hold the
+sound (:mod:`loopfind_core.library.vector_index`) and searches those exactly.
+:func:`hunt_selection`, the entry point of the app and the CLI, also decides how the query's
+own track takes part: found in the index by its content, or searched together with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from loopfind_core.base.audio import Audio
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
+from loopfind_core.features.registry import extract_features
 from loopfind_core.features.track import FeatureTrack, frame_grid
-from loopfind_core.library.manifest import FEATURES_FOLDER, is_track, read_index_manifest
+from loopfind_core.library.manifest import (
+    FEATURES_FOLDER,
+    is_track,
+    read_index_manifest,
+    track_hashes,
+    track_with_hash,
+)
 from loopfind_core.library.vector_index import (
     DEFAULT_SHORTLIST_TRACKS,
     Shortlist,
     shortlist,
     track_values,
 )
+from loopfind_core.retrieval.session import DEFAULT_PATIENCE, query_window_frames
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class LibraryHunt:
     library: Library
     session: object  # a RetrievalSession on library.features
     shortlist: Shortlist | None  # None: every indexed track is searched exactly
+    query_track: str = ""  # the query's track in library.tracks
+    query_audio: Audio | None = None  # that track's audio when it is not indexed: the one
+    # track whose windows cannot be played from the library's folder
 
     def location(self, candidate) -> tuple[str, float]:
         """(track name, seconds into it) of a candidate's refined start."""
@@ -163,9 +167,7 @@ def hunt_library(
     The query's track is ``track_name`` of the index, or, when ``query_values`` (features of
     the index's kind and whitening) are given, a track outside it, searched together with the
     library. ``shortlist_tracks`` > 0: search exactly only the tracks the vector index lists
-    first (:func:`~loopfind_core.vector_index.shortlist`); 0: every indexed track."""
-    from loopfind_core.retrieval.session import query_window_frames
-
+    first (:func:`~loopfind_core.library.vector_index.shortlist`); 0: every indexed track."""
     out = Path(out)
     if shortlist_tracks < 0:
         raise SelectionError(f"The shortlist size must be 0 (all tracks) or more, "
@@ -184,4 +186,47 @@ def hunt_library(
             track_name = f"query: {track_name}"
         library = library.with_track(track_name, query_values)
     session = library.session(track_name, start_s, duration_s, **session_options)
-    return LibraryHunt(library, session, chosen)
+    return LibraryHunt(library, session, chosen, library.track(track_name).name)
+
+
+QueryFeatures = Callable[[str, "float | None"], FeatureTrack]
+"""``features(kind, whiten)``: the query track's features of a kind and whitening shrinkage."""
+
+
+def hunt_selection(
+    index_dir: str | Path, query: Audio | str, start_s: float, duration_s: float, *,
+    shortlist_tracks: int = DEFAULT_SHORTLIST_TRACKS, patience: int = DEFAULT_PATIENCE,
+    strategy: str = "active", query_features: QueryFeatures | None = None,
+) -> LibraryHunt:
+    """Hunt the window [start_s, start_s + duration_s) s of the query's track across the
+    library ``index_dir``: the one way the app and the CLI start a library hunt.
+
+    The query's track (``query``) is
+
+    - decoded audio the index holds (found by its content hash, whatever its name): the
+      indexed track, with its stored features;
+    - other decoded audio: its features of the index's kind and whitening are computed
+      (``query_features(kind, whiten)``, by default :func:`extract_features`) and it is
+      searched together with the library as one more track, named after it
+      (:attr:`LibraryHunt.query_audio` keeps it for listening);
+    - a name (str): the indexed track of that name or file name.
+
+    ``shortlist_tracks`` > 0: search exactly only the tracks the vector index lists first;
+    0: every indexed track. ``patience`` and ``strategy``: as in
+    :class:`~loopfind_core.retrieval.session.RetrievalSession`.
+
+    Raises:
+        LoopfindError: no readable index, a query outside its track, a name not indexed."""
+    options = {"shortlist_tracks": shortlist_tracks, "patience": patience, "strategy": strategy}
+    if isinstance(query, str):
+        return hunt_library(index_dir, query, start_s, duration_s, **options)
+    manifest = read_index_manifest(index_dir)
+    indexed = track_with_hash(track_hashes(manifest), query.content_hash)
+    if indexed is not None:
+        return hunt_library(index_dir, indexed, start_s, duration_s, **options)
+    kind, whiten = manifest["kind"], manifest["whiten"]
+    features = (query_features(kind, whiten) if query_features is not None
+                else extract_features(query, kind, whiten=whiten))
+    hunt = hunt_library(index_dir, query.name or "query", start_s, duration_s,
+                        query_values=features.values, **options)
+    return replace(hunt, query_audio=query)

@@ -1,9 +1,16 @@
-"""TODO docstring."""
+"""The on-disk layout of a library index: ``index.json`` (the manifest), ``features/``.
+
+``index.json`` lists every indexed track by its path relative to the indexed folder, with its
+content hash (sha256), size, modification time, frames and duration (seconds), and the feature
+kind and whitening of the whole index. Features are ``features/<content hash>.npy`` (float16,
+(n_frames, n_dims)). Everything that reads or writes that layout is here.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from loopfind_core.base.errors import DatasetError
@@ -71,3 +78,15 @@ def track_audio_path(out: str | Path, name: str) -> Path:
 def is_track(indexed_name: str, asked: str) -> bool:
     """True if ``asked`` names the indexed track: its path in the index, or its file name."""
     return indexed_name == asked or Path(indexed_name).name == asked
+
+
+def track_hashes(manifest: Mapping) -> dict[str, str]:
+    """Every indexed track's name (path relative to the indexed folder) → its content hash."""
+    return {name: record["hash"] for name, record in manifest["tracks"].items()}
+
+
+def track_with_hash(hashes: Mapping[str, str], content_hash: str) -> str | None:
+    """The indexed track whose audio file has ``content_hash`` (sha256; the first by name when
+    the same file is indexed twice), or None: a track is found by its content, not its name."""
+    return next((name for name, indexed in sorted(hashes.items()) if indexed == content_hash),
+                None)

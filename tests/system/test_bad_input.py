@@ -1,4 +1,4 @@
-"""Every broken or hostile input in tests/hostile_inputs.py, through the core API.
+"""Every broken or hostile input in testkit/hostile_inputs.py, through the core API.
 
 Each case must load (when it is legitimately fine) or raise the LoopfindError subclass it names,
 with a message a person reads: a sentence naming the problem, no exception type names, no
@@ -27,8 +27,7 @@ from loopfind_core.base.errors import (
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.features.encoder import load_encoder
 from loopfind_core.interactive.workspace import Workspace
-
-from .hostile_inputs import (
+from testkit.hostile_inputs import (
     HOSTILE_NAMES,
     MARKER_NAME,
     HostileInput,
@@ -37,7 +36,7 @@ from .hostile_inputs import (
     safe_file_name,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CASES = hostile_inputs()
 ERROR_CLASSES = {cls.__name__: cls for cls in (AudioError, DatasetError, CheckpointError,
                                                SelectionError)}
@@ -159,10 +158,10 @@ def test_loadable_but_odd_audio_can_be_hunted(item, sandbox):
 def test_hostile_names_are_only_ever_display_names(sandbox):
     """The name of an upload never becomes a path: the app keeps its last printable
     component (tests/test_app.py checks the same through the Track page)."""
-    import app_state
+    from loopfind_app.text import display_name
 
     for name in HOSTILE_NAMES.values():
-        shown = app_state.display_name(name)
+        shown = display_name(name)
         assert "/" not in shown and "\\" not in shown and "\x00" not in shown
         assert 0 < len(shown) <= 80 and shown.isprintable()
 

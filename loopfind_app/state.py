@@ -1,8 +1,7 @@
-"""The app's per-browser state and its shared caches. Layout lives in ``pages/``; every
-computation is a call into :mod:`loopfind_core`.
+"""This browser session's workspace and the caches every session shares.
 
-- ``st.session_state`` holds one :class:`~loopfind_core.workspace.Workspace` per browser
-  session: two browsers never see each other's selection or hunts.
+- ``st.session_state`` holds one :class:`~loopfind_core.interactive.workspace.Workspace` per
+  browser session: two browsers never see each other's selection or hunts.
 - Per-track features and derived arrays are in ``st.cache_data``, keyed by the audio's content
   hash; the encoder and the device-side window searches are in ``st.cache_resource``. Every
   cache has an entry bound and a time to live, so memory stays flat as uploads come and go:
@@ -12,19 +11,17 @@ computation is a call into :mod:`loopfind_core`.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import dataclasses
-import gc
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
-from loopfind_core.base.audio import Audio, clip_wav_bytes, load_audio
+from loopfind_app.text import display_name
+from loopfind_core.base.audio import Audio, audio_from_samples, clip_wav_bytes, load_audio
 from loopfind_core.base.beats import BeatGrid, estimate_beats
 from loopfind_core.base.errors import LoopfindError
+from loopfind_core.base.memory import release_freed_memory
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ, log_mel
 from loopfind_core.corpus.dataset import SoundTruth, read_dataset
 from loopfind_core.corpus.demo import ensure_demo_track
@@ -34,11 +31,15 @@ from loopfind_core.interactive.figures import Envelope, mel_image, waveform_enve
 from loopfind_core.interactive.workspace import Workspace
 from loopfind_core.retrieval.search import WindowSearch
 
+if TYPE_CHECKING:
+    from loopfind_core.retrieval.discovery import Suggestion
+
 TRACKS_CACHED = 8  # distinct tracks whose features stay cached
 CACHE_TTL_S = 3600
 SEARCHES_PER_TRACK = 2  # window searches kept per cached track (a hunt's kind and length)
 SHORT_CLIP_S = 20.0  # clips up to this long (queries, candidates, loops) share one cache
 SHORT_CLIPS_CACHED = 64  # ≤ 64 × 20 s × 44.1 kB/s ≈ 56 MB of 16-bit WAV
+LIBRARY_TRACKS_CACHED = 2  # decoded library tracks: candidates jump from track to track
 KIND_LABELS = {"learned": "Learned (BYOL + AE)", "mel": "Log-mel", "mfcc": "MFCC (paper)"}
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac"]
 
@@ -48,6 +49,7 @@ UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac"]
 
 @st.cache_resource(show_spinner="Composing the demo track (first start only)…")
 def demo_track() -> tuple[Audio, tuple[SoundTruth, ...]]:
+    """The built-in demo track and its ground truth (composed on the first start)."""
     folder = ensure_demo_track()
     dataset = read_dataset(folder)
     path = dataset.path_of(dataset.files[0])
@@ -80,7 +82,7 @@ def _features(content_hash: str, kind: str, whiten: float | None, _audio: Audio)
 @st.cache_resource(max_entries=SEARCHES_PER_TRACK * TRACKS_CACHED, ttl=CACHE_TTL_S,
                    show_spinner=False)
 def _search(content_hash: str, kind: str, whiten: float | None, window_frames: int,
-            _values: np.ndarray):
+            _values: np.ndarray) -> WindowSearch:
     return WindowSearch(_values, window_frames)
 
 
@@ -91,11 +93,13 @@ def _beats(content_hash: str, _audio: Audio) -> BeatGrid:
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
 def envelope(content_hash: str, _audio: Audio) -> Envelope:
+    """The track's waveform envelope for the plots."""
     return waveform_envelope(_audio.samples, _audio.sr_hz)
 
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Drawing the spectrogram…")
 def spectrogram(content_hash: str, _audio: Audio) -> tuple[np.ndarray, np.ndarray]:
+    """(frame times in seconds, log-mel image) of the whole track for the plots."""
     return mel_image(log_mel(_audio), FRAME_RATE_HZ)
 
 
@@ -127,12 +131,33 @@ def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S,
                show_spinner="Looking for repeated sounds (a few seconds)…")
-def suggestions(content_hash: str, kind: str, _workspace: Workspace):
+def suggestions(content_hash: str, kind: str, _workspace: Workspace) -> list[Suggestion]:
     """Discovery on the raw features of ``kind`` (as measured in docs/results.md §6.3)."""
     from loopfind_core.retrieval.discovery import discover
 
     raw = _features(content_hash, kind, None, _workspace.audio)
     return discover(raw, _workspace.beats)
+
+
+@st.cache_resource(max_entries=LIBRARY_TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def library_track_audio(path: str) -> Audio:
+    """One library track's audio, decoded when one of its windows is first played or drawn."""
+    return load_audio(path)
+
+
+@st.cache_data(max_entries=SHORT_CLIPS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def library_clip(path: str, start_s: float, end_s: float) -> bytes:
+    """A WAV of ``[start_s, end_s)`` seconds of the library track at ``path``."""
+    return clip_wav_bytes(library_track_audio(path), start_s, end_s)
+
+
+@st.cache_data(max_entries=SHORT_CLIPS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def library_mel(path: str, start_s: float, end_s: float) -> np.ndarray:
+    """Log-mel (n_mels, frames) dB of ``[start_s, end_s)`` seconds of the library track at
+    ``path``, computed from that window alone (its whole-track features are not cached)."""
+    audio = library_track_audio(path)
+    first, last = int(start_s * audio.sr_hz), int(end_s * audio.sr_hz)
+    return log_mel(audio_from_samples(audio.samples[first:last], audio.sr_hz))
 
 
 # ----- the workspace of this browser session -------------------------------------------------
@@ -172,115 +197,7 @@ def use_upload(name: str, data: bytes) -> Workspace:
     return st.session_state.workspace
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None on another C library."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-MALLOC_TRIM = _malloc_trim()
-
-
-def release_freed_memory() -> None:
-    """Collect garbage now and hand free heap pages back to the OS. Called when an upload
-    replaces a track: a decoded track and its uploaded bytes are megabytes each, and glibc
-    otherwise keeps freed blocks of that size in its heap, so the server's RSS would creep up
-    upload after upload although nothing is kept (measured in docs/reliability.md §2)."""
-    gc.collect()
-    if MALLOC_TRIM is not None:
-        MALLOC_TRIM(0)
-
-
 def use_demo() -> Workspace:
+    """Go back to the demo track (a fresh workspace: the upload's hunts are dropped)."""
     st.session_state.pop("workspace", None)
     return workspace()
-
-
-def display_name(name: str) -> str:
-    """An uploaded file's name for display and export only: the last path component, printable
-    characters, at most 80 of them. Never used to build a path."""
-    base = Path(str(name).replace("\\", "/")).name
-    printable = "".join(ch for ch in base if ch.isprintable())
-    return printable[:80] or "upload"
-
-
-def format_time(seconds: float) -> str:
-    """``m:ss.ss`` for display."""
-    minutes, rest = divmod(max(0.0, float(seconds)), 60.0)
-    return f"{int(minutes)}:{rest:05.2f}"
-
-
-MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$:")
-
-
-def plain(text: str) -> str:
-    """User text (file or sound names) made safe for Markdown: every special character escaped,
-    so it shows literally — no links, images, HTML or formatting."""
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in str(text))
-
-
-# ----- the library (hunts across many tracks) ------------------------------------------------
-
-LIBRARY_ENV = "LOOPFIND_LIBRARY"  # an index folder built by `python -m loopfind_core index`
-
-
-@dataclasses.dataclass(frozen=True)
-class LibraryInfo:
-    path: Path
-    track_hashes: dict[str, str]  # name in the index → content hash
-    hours: float
-    kind: str
-    whiten: float | None
-    demo: bool  # the built-in demo library, not the server's
-
-
-def library_kind() -> str:
-    """The feature kind a demo library is indexed with: learned, unless its checkpoint fails."""
-    return "learned" if learned_problem() is None else "mel-std"
-
-
-def library_info() -> LibraryInfo | None:
-    """The server's library (``$LOOPFIND_LIBRARY``), else the demo library once it is built,
-    else None. Only the server chooses the folder: a browser never names a path."""
-    import os
-
-    from loopfind_core.library.demo import demo_library_dir
-    from loopfind_core.library.manifest import read_index_manifest
-
-    configured = os.environ.get(LIBRARY_ENV)
-    path = Path(configured) if configured else demo_library_dir(library_kind())
-    try:
-        manifest = read_index_manifest(path)
-    except LoopfindError:
-        if configured:
-            raise
-        return None
-    return LibraryInfo(path, {name: r["hash"] for name, r in manifest["tracks"].items()},
-                       sum(r["duration_s"] for r in manifest["tracks"].values()) / 3600,
-                       manifest["kind"], manifest["whiten"], not configured)
-
-
-def build_demo_library() -> None:
-    """Compose and index the demo corpus, with a progress bar (about a minute, once)."""
-    from loopfind_core.library.demo import ensure_demo_library
-
-    bar = st.progress(0.0, text="Composing and indexing the demo library…")
-
-    def progress(done: int, total: int, message: str) -> None:
-        bar.progress(min(1.0, done / max(total, 1)), text=f"{message} ({done}/{total})")
-
-    ensure_demo_library(library_kind(), progress)
-    bar.empty()
-
-
-@st.cache_resource(max_entries=2, ttl=CACHE_TTL_S, show_spinner=False)
-def library_track_audio(path: str) -> Audio:
-    """One library track's audio, for listening (a couple cached: candidates jump around)."""
-    return load_audio(path)
-
-
-@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
-def library_clip(path: str, start_s: float, end_s: float) -> bytes:
-    return clip_wav_bytes(library_track_audio(path), start_s, end_s)

@@ -1,0 +1,259 @@
+"""The one hunt panel of the Hunt and Library pages.
+
+:func:`hunt_panel` draws a running hunt: the counts and the patience left, the query's and the
+candidate's cards (a player each), the Yes/No/Undo/Done buttons (shortcuts Y, N, U, D), the
+auto-accept box and the review of what it accepted, and the table of what was found. What
+differs between a hunt in one track and a hunt across a library — where a window lies, how to
+play it, widget keys, extra content such as the timeline or a download — comes from a
+:class:`HuntView`. The answer callbacks exist once, here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from loopfind_app.text import format_time, plain
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ
+from loopfind_core.interactive.figures import excerpt_figure
+from loopfind_core.retrieval.session import Candidate, RetrievalSession
+
+MIN_ANSWERS_FOR_AUTO = 2  # answers before auto-accept is offered: the estimate needs evidence
+FOUND_CAPTION = (
+    "Found: distance = the strategy's score when it was proposed (mean squared feature distance "
+    "per frame; lower = closer); similarity = closeness to the query (1 = identical, 0 = like a "
+    "typical window of the track)."
+)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a window of a hunt lies, in seconds into its track."""
+
+    start_s: float
+    end_s: float
+    track: str | None = None  # the track's name; None in a hunt within one track
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One more number in the panel's row of metrics."""
+
+    label: str
+    value: int | str
+    help: str = ""
+
+
+def place_label(place: Place) -> str:
+    """``m:ss.ss``, or ``track · m:ss.ss``; Markdown-safe."""
+    at = format_time(place.start_s)
+    return at if place.track is None else f"{plain(place.track)} · {at}"
+
+
+def window_picture(mel_db: np.ndarray, start_s: float, chart_key: str) -> None:
+    """A window's log-mel (n_mels, frames) dB, small: the eye compares the two cards'."""
+    st.plotly_chart(excerpt_figure(mel_db, FRAME_RATE_HZ, start_s), key=chart_key,
+                    config={"displayModeBar": False, "staticPlot": True})
+
+
+class HuntView(ABC):
+    """What differs between the hunts the panel shows. Subclass it: :meth:`place` and
+    :meth:`play` are required; the other hooks draw nothing unless overridden."""
+
+    key_prefix: ClassVar[str] = ""  # before every widget key of the panel: two hunts never clash
+    finished_hint: ClassVar[str] = ""  # a caption under "Hunt finished"
+
+    def key(self, name: str) -> str:
+        """The widget key ``name`` of this hunt's panel."""
+        return self.key_prefix + name
+
+    @abstractmethod
+    def place(self, candidate: Candidate) -> Place:
+        """Where the candidate's window lies (track and seconds)."""
+
+    @abstractmethod
+    def play(self, place: Place, autoplay: bool = False) -> None:
+        """Draw an audio player of the window."""
+
+    def picture(self, place: Place, chart_key: str) -> None:
+        """Draw a picture of the window under its player."""
+        return None  # nothing by default
+
+    def extra_metrics(self) -> Sequence[Metric]:
+        """Numbers shown after Occurrences and Answers."""
+        return ()
+
+    def before_table(self, session: RetrievalSession, candidate: Candidate | None) -> None:
+        """Draw what goes between the buttons and the found table (e.g. a timeline)."""
+        return None  # nothing by default
+
+    def after_table(self, session: RetrievalSession, candidate: Candidate | None) -> None:
+        """Draw what goes under the found table (e.g. a link or a download)."""
+        return None  # nothing by default
+
+
+# ----- the callbacks: they run before the panel reruns ----------------------------------------
+
+
+def _answer(session: RetrievalSession, yes: bool) -> None:
+    if session.propose() is not None:  # a double click must not answer the next candidate
+        session.answer(yes)
+
+
+def _undo(session: RetrievalSession) -> None:
+    session.undo()
+
+
+def _finish(session: RetrievalSession) -> None:
+    session.finish()
+
+
+def _accept_confident(session: RetrievalSession, slider_key: str) -> None:
+    session.auto_accept(float(st.session_state[slider_key]))
+
+
+def _review(session: RetrievalSession, start_frame: int, yes: bool) -> None:
+    session.revise(start_frame, yes)
+
+
+# ----- the panel -------------------------------------------------------------------------------
+
+
+def found_rows(session: RetrievalSession,
+               place_of: Callable[[Candidate], Place]) -> list[dict[str, object]]:
+    """The found table: the query (row 0) and every confirmed occurrence in the order found,
+    with where it lies (a ``track`` column when places name tracks), its distance and
+    similarity, and a note for the query and automatic acceptances."""
+    automatic = {c.start_frame for c in session.auto_accepted}
+    rows: list[dict[str, object]] = []
+    for number, candidate in enumerate([session.query, *session.found]):
+        place = place_of(candidate)
+        row: dict[str, object] = {"#": number}
+        if place.track is not None:
+            row["track"] = place.track
+        is_query = number == 0
+        row |= {
+            "start": format_time(place.start_s), "seconds": round(place.start_s, 3),
+            "duration (s)": round(candidate.duration_s, 3),
+            "distance": 0.0 if is_query else round(candidate.distance, 3),
+            "similarity": 1.0 if is_query else round(session.confidence(candidate), 3),
+            "note": "query" if is_query else
+                    "auto-accepted" if candidate.start_frame in automatic else "",
+        }
+        rows.append(row)
+    return rows
+
+
+@st.fragment
+def hunt_panel(session: RetrievalSession, view: HuntView) -> None:
+    """Everything an answer changes; it reruns alone, so an answer costs milliseconds."""
+    candidate = session.propose()
+    _metrics(session, view)
+    _cards(session, candidate, view)
+    _buttons(session, candidate is not None, view)
+    if candidate is not None and len(session.history) >= MIN_ANSWERS_FOR_AUTO:
+        _auto_accept_box(session, view)
+    view.before_table(session, candidate)
+    st.caption(FOUND_CAPTION)
+    st.dataframe(pd.DataFrame(found_rows(session, view.place)), hide_index=True,
+                 key=view.key("found_table"),
+                 column_config={"similarity": st.column_config.ProgressColumn(
+                     "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+    if session.auto_accepted:
+        _review_expander(session, view)
+    view.after_table(session, candidate)
+
+
+def _metrics(session: RetrievalSession, view: HuntView) -> None:
+    extra = list(view.extra_metrics())
+    columns = st.columns([1, 1, *[1] * len(extra), 2])
+    columns[0].metric("Occurrences", 1 + len(session.found),
+                      help="the query and every confirmed one")
+    own = sum(not a.auto for a in session.history)
+    columns[1].metric("Answers", own, help="yours; automatic acceptances are not counted")
+    for column, metric in zip(columns[2:], extra):
+        column.metric(metric.label, metric.value, help=metric.help or None)
+    with columns[-1]:
+        st.caption(f"Patience: {session.patience_left} of {session.patience} ‘no’ left")
+        st.progress(session.patience_left / session.patience)
+
+
+def _cards(session: RetrievalSession, candidate: Candidate | None, view: HuntView) -> None:
+    query = view.place(session.query)
+    left, right = st.columns(2)
+    with left, st.container(border=True):
+        st.markdown(f"**Query** · {place_label(query)}")
+        view.play(query)
+        view.picture(query, view.key("query_mel"))
+    with right, st.container(border=True):
+        if candidate is not None:
+            place = view.place(candidate)
+            st.markdown(f"**Candidate {len(session.history) + 1}** · {place_label(place)} · "
+                        f"similarity {session.confidence(candidate):.0%}")
+            view.play(place, autoplay=True)
+            view.picture(place, view.key("candidate_mel"))
+        else:
+            st.markdown(f"**Hunt finished** · {1 + len(session.found)} occurrences marked")
+            if view.finished_hint:
+                st.caption(view.finished_hint)
+
+
+def _buttons(session: RetrievalSession, waiting: bool, view: HuntView) -> None:
+    yes, no, undo, done, _ = st.columns([1, 1, 1, 1, 2])
+    yes.button("Yes", key=view.key("yes"), type="primary", icon=":material/check:",
+               shortcut="Y", disabled=not waiting, on_click=_answer, args=(session, True),
+               use_container_width=True)
+    no.button("No", key=view.key("no"), icon=":material/close:", shortcut="N",
+              disabled=not waiting, on_click=_answer, args=(session, False),
+              use_container_width=True)
+    undo.button("Undo", key=view.key("undo"), icon=":material/undo:", shortcut="U",
+                disabled=not session.history and waiting, on_click=_undo, args=(session,),
+                use_container_width=True)
+    done.button("Done", key=view.key("done"), icon=":material/flag:", shortcut="D",
+                disabled=not waiting, on_click=_finish, args=(session,),
+                use_container_width=True)
+
+
+def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
+    """Offer to accept every remaining candidate above a similarity, with the precision the
+    user's own answers suggest for it."""
+    slider_key = view.key("sensitivity")
+    with st.container(border=True):
+        slider, estimate, accept = st.columns([2, 2, 1.2], vertical_alignment="center")
+        threshold = slider.slider("Sensitivity: accept at similarity ≥", 0.3, 0.95, 0.6, 0.05,
+                                  key=slider_key,
+                                  help="Lower accepts more occurrences, and more mistakes.")
+        precision, count = session.precision_estimate(threshold)
+        estimate.caption(
+            f"Your answers so far: {precision:.0%} of the {count} candidates at similarity ≥ "
+            f"{threshold:.2f} were right." if count else
+            f"No answered candidate reached {threshold:.2f} yet: no estimate of precision.")
+        accept.button("Accept all above", key=view.key("accept_confident"),
+                      icon=":material/done_all:", on_click=_accept_confident,
+                      args=(session, slider_key), use_container_width=True)
+
+
+def _review_expander(session: RetrievalSession, view: HuntView) -> None:
+    """Each auto-accepted occurrence with a player: keep it, or reject it."""
+    accepted = session.auto_accepted
+    with st.expander(f"Review {len(accepted)} auto-accepted occurrences"):
+        for candidate in accepted:
+            place = view.place(candidate)
+            label_width = 1 if place.track is None else 2  # room for a track's name
+            label, player, keep, reject = st.columns([label_width, 3, 1, 1],
+                                                     vertical_alignment="center")
+            label.markdown(f"{place_label(place)} · {session.confidence(candidate):.0%}")
+            with player:
+                view.play(place)
+            keep.button("Keep", key=view.key(f"keep_{candidate.start_frame}"),
+                        icon=":material/check:", on_click=_review,
+                        args=(session, candidate.start_frame, True))
+            reject.button("Reject", key=view.key(f"reject_{candidate.start_frame}"),
+                          icon=":material/close:", on_click=_review,
+                          args=(session, candidate.start_frame, False))

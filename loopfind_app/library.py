@@ -1,0 +1,105 @@
+"""The Library page's pieces: which library this server offers, building the demo library with
+a progress bar, and the hunt panel's view of a hunt across the library."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import streamlit as st
+
+from loopfind_app import state
+from loopfind_app.hunt_panel import HuntView, Metric, Place, window_picture
+from loopfind_core.base.audio import Audio
+from loopfind_core.base.errors import LoopfindError
+from loopfind_core.interactive.export import FORMATS, library_events_csv
+from loopfind_core.library.catalog import LibraryInfo, find_library
+from loopfind_core.library.hunt import LibraryHunt
+from loopfind_core.library.manifest import track_audio_path
+from loopfind_core.retrieval.session import Candidate, RetrievalSession
+
+LIBRARY_CSV_NAME = "library_occurrences.csv"
+
+
+def library_kind() -> str:
+    """The feature kind a demo library is indexed with: learned, unless its checkpoint fails."""
+    return "learned" if state.learned_problem() is None else "mel-std"
+
+
+def library_info() -> LibraryInfo | None:
+    """The server's library (``$LOOPFIND_LIBRARY``), else the demo library once it is built,
+    else None.
+
+    Raises:
+        LoopfindError: ``$LOOPFIND_LIBRARY`` names a folder without a readable index."""
+    return find_library(library_kind())
+
+
+def build_demo_library() -> None:
+    """Compose and index the demo corpus, with a progress bar (about a minute, once)."""
+    from loopfind_core.library.demo import ensure_demo_library
+
+    bar = st.progress(0.0, text="Composing and indexing the demo library…")
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{message} ({done}/{total})")
+
+    ensure_demo_library(library_kind(), progress)
+    bar.empty()
+
+
+@dataclass(frozen=True)
+class LibraryHuntView(HuntView):
+    """A hunt across the tracks of a library index (and the query's own track, when it is not
+    indexed): windows are placed by track and played from the library's folder."""
+
+    hunt: LibraryHunt
+    index_dir: Path
+    key_prefix: ClassVar[str] = "library_"
+
+    def place(self, candidate: Candidate) -> Place:
+        track, at_s = self.hunt.location(candidate)
+        return Place(at_s, at_s + candidate.duration_s, track)
+
+    def own_audio(self, track: str | None) -> Audio | None:
+        """The query's own audio if ``track`` is its track and it is not indexed, else None."""
+        own = self.hunt.query_audio
+        return own if own is not None and track == self.hunt.query_track else None
+
+    def play(self, place: Place, autoplay: bool = False) -> None:
+        if (own := self.own_audio(place.track)) is not None:
+            wav = state.clip(own.content_hash, place.start_s, place.end_s, own)
+        else:
+            try:
+                path = str(track_audio_path(self.index_dir, place.track))
+                wav = state.library_clip(path, place.start_s, place.end_s)
+            except LoopfindError as error:  # the folder moved: say so, keep the hunt up
+                st.caption(str(error))
+                return
+        st.audio(wav, format="audio/wav", autoplay=autoplay)
+
+    def picture(self, place: Place, chart_key: str) -> None:
+        if (own := self.own_audio(place.track)) is not None:
+            mel = state.mel_excerpt(own, place.start_s, place.end_s)
+        else:
+            try:
+                path = str(track_audio_path(self.index_dir, place.track))
+                mel = state.library_mel(path, place.start_s, place.end_s)
+            except LoopfindError:  # play() has said why
+                return
+        window_picture(mel, place.start_s, chart_key)
+
+    def extra_metrics(self) -> Sequence[Metric]:
+        return (Metric("Tracks searched", len(self.hunt.library.tracks),
+                       "how many tracks were searched exactly"),)
+
+    def before_table(self, session: RetrievalSession, candidate: Candidate | None) -> None:
+        n_tracks = len({event.track for event in self.hunt.events()})
+        st.markdown(f"**Found in {n_tracks} track{'s' if n_tracks != 1 else ''}**")
+
+    def after_table(self, session: RetrievalSession, candidate: Candidate | None) -> None:
+        st.download_button("Download CSV", library_events_csv(self.hunt.events()),
+                           file_name=LIBRARY_CSV_NAME, mime=FORMATS["csv"][1],
+                           icon=":material/download:", key=self.key("csv"), on_click="ignore")
