@@ -15,12 +15,10 @@ from loopfind_core.base.audio import load_audio  # noqa: E402
 from loopfind_core.base.beats import estimate_beats  # noqa: E402
 from loopfind_core.corpus.dataset import read_dataset  # noqa: E402
 from loopfind_core.features.registry import extract_features  # noqa: E402
-from loopfind_core.research.discovery import score_suggestions
-from loopfind_core.retrieval.discovery import (
-    MAX_RELATIVE_DISTANCE,
-    _anchor,
-    _suggestion,
+from loopfind_core.research.discovery import score_suggestions  # noqa: E402
+from loopfind_core.retrieval.discovery import (  # noqa: E402
     reduce_dimensions,
+    suggestion_at,
     window_lengths_s,
 )
 from loopfind_core.retrieval.search import WindowSearch  # noqa: E402
@@ -40,8 +38,7 @@ def main(root: str, kind: str = "learned", seed: int = 0) -> None:
         while len(suggestions) < 10:
             length = max(2, track.seconds_to_frames(float(rng.choice(lengths))))
             search = WindowSearch(values, length, device="cpu")
-            anchor = _anchor(search, int(rng.integers(search.n_starts)), MAX_RELATIVE_DISTANCE)
-            suggestions.append(_suggestion(track, anchor))
+            suggestions.append(suggestion_at(track, search, int(rng.integers(search.n_starts))))
         score = score_suggestions(suggestions, [s for s in sounds if s.file == file])
         totals += score.sounds
         discovered += score.discovered

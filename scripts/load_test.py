@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.browser import app_server_pid, running_app  # noqa: E402
-from tests.load import load_average, run_load, run_uploads  # noqa: E402
+from testkit.browser import app_server_pid, running_app  # noqa: E402
+from testkit.load import load_average, run_load, run_uploads  # noqa: E402
 
 BASELINE_INDEX = 99  # the lone session's track: distinct from the simultaneous sessions'
 

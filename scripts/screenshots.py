@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser import (  # noqa: E402
+from testkit.browser import (  # noqa: E402
     REPO,
     drag_box,
     launch_chromium,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.soak import plan_period, rss_mib, run_soak, soak_tracks  # noqa: E402
+from testkit.soak import plan_period, rss_mib, run_soak, soak_tracks  # noqa: E402
 
 WARM_HUNTS = 50  # by then every search the plan needs has been made at least once or evicted
 

@@ -10,7 +10,8 @@ Each sound is queried by its first occurrence, patience 5, two worker processes.
 
 Settings (speeds ±3 and ±6 %):
 
-- ``nearest, query`` — what ``RetrievalSession(speed_variants=...)`` does;
+- ``nearest, query`` — what ``ResearchSession(speed_variants=(-6, -3, 3, 6))`` does
+  (``loopfind_core.research.variants``);
 - ``interp, query`` — variant frames linearly interpolated instead of picked;
 - ``nearest, positives`` / ``interp, positives`` — every confirmed occurrence gets variants too;
 - ``elastic, query`` — no warp: the query is cut into segments of about 16 frames (at most 8),
@@ -66,7 +67,7 @@ def cached_features(corpus: str, file: str, kind: str, whiten: float | None) -> 
 
 def interpolated_window(search: WindowSearch, start: int, speed: float) -> torch.Tensor:
     """Frame k: the track at start + k·speed, linearly interpolated between frames."""
-    frames = search._frames
+    frames = search.frames
     positions = (start + speed * torch.arange(search.window_frames, dtype=torch.float64)
                  ).clamp(0.0, frames.shape[0] - 1.0)
     below = positions.floor().long()
@@ -81,7 +82,7 @@ def elastic_profile(search: WindowSearch, start: int) -> torch.Tensor:
     segments = max(1, min(MAX_SEGMENTS, round(length / SEGMENT_FRAMES)))
     if segments == 1:
         return search.distance_profile(start)
-    frames = search._frames
+    frames = search.frames
     energy = (frames.double() ** 2).sum(dim=1)
     cumulative = torch.cat([energy.new_zeros(1), energy.cumsum(0)])
     bounds = [round(k * length / segments) for k in range(segments + 1)]
@@ -101,31 +102,46 @@ def elastic_profile(search: WindowSearch, start: int) -> torch.Tensor:
 
 
 class AblationSession(RetrievalSession):
-    def __init__(self, *args, mode: str, vary_confirmed: bool, **options) -> None:
-        super().__init__(*args, **options)
-        self.mode, self.vary_confirmed, self._variants = mode, vary_confirmed, {}
+    """A session whose query (and, with ``vary_confirmed``, every confirmed occurrence) is
+    matched through ``mode``'s profile: the least over SPEEDS of the ``nearest`` or ``interp``
+    warped windows, or the ``elastic`` profile. Rejected windows, and confirmed ones without
+    ``vary_confirmed``, keep their plain distance profile. Only the public :meth:`scores` is
+    overridden; the profiles come from ``search``, the session's own (built for the query's
+    window length)."""
 
-    def _variant(self, start: int) -> torch.Tensor:
-        if start not in self._variants:
+    def __init__(self, *args, search: WindowSearch, mode: str, vary_confirmed: bool,
+                 **options) -> None:
+        super().__init__(*args, search=search, **options)
+        if search.window_frames != self.window_frames:
+            raise ValueError("the search must be built for the query's window length")
+        self.search, self.mode, self.vary_confirmed = search, mode, vary_confirmed
+        self.plain_profiles: dict[int, torch.Tensor] = {}
+        self.variant_profiles: dict[int, torch.Tensor] = {}
+
+    def plain(self, start: int) -> torch.Tensor:
+        if start not in self.plain_profiles:
+            self.plain_profiles[start] = self.search.distance_profile(start)
+        return self.plain_profiles[start]
+
+    def variant(self, start: int) -> torch.Tensor:
+        if start not in self.variant_profiles:
             if self.mode == "elastic":
-                self._variants[start] = elastic_profile(self._search, start)
+                self.variant_profiles[start] = elastic_profile(self.search, start)
             else:
-                warp = (self._search.warped_window if self.mode == "nearest"
-                        else lambda s, v: interpolated_window(self._search, s, v))
-                self._variants[start] = torch.stack(
-                    [self._profile(start) if v == 1.0 else
-                     self._search.template_profile(warp(start, v)) for v in SPEEDS]).amin(0)
-        return self._variants[start]
-
-    def _query_profile(self) -> torch.Tensor:
-        return self._variant(self.query_frame)
+                warp = (self.search.warped_window if self.mode == "nearest"
+                        else lambda s, v: interpolated_window(self.search, s, v))
+                self.variant_profiles[start] = torch.stack(
+                    [self.plain(start) if v == 1.0 else
+                     self.search.template_profile(warp(start, v)) for v in SPEEDS]).amin(0)
+        return self.variant_profiles[start]
 
     def scores(self) -> torch.Tensor:
-        if not self.vary_confirmed:
-            return super().scores()
-        positives = [self._variant(f) for f in
-                     [self.query_frame] + [c.start_frame for c in self.found]]
-        negatives = [self._profile(c.start_frame) for c in self.rejected]
+        query = self.variant(self.query_frame)
+        if self.strategy == "naive":
+            return query
+        confirmed = self.variant if self.vary_confirmed else self.plain
+        positives = [query] + [confirmed(c.start_frame) for c in self.found]
+        negatives = [self.plain(c.start_frame) for c in self.rejected]
         return active_scores(positives, negatives, self.negative_weight)
 
 

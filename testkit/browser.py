@@ -1,6 +1,7 @@
 """Driving the app in real headless Chromium (Debian's ``chromium``) with Playwright.
 
-Used by ``tests/test_browser.py`` and by ``scripts/screenshots.py``. The app runs as a
+Used by tests in ``tests/system/`` (browser, load, security), by ``testkit.load`` and by
+``scripts/screenshots.py`` and ``scripts/load_test.py``. The app runs as a
 ``streamlit run app.py`` subprocess on a free localhost port.
 """
 

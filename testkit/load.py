@@ -1,7 +1,7 @@
 """Many users at once: real headless Chromium sessions drive the app in parallel, each on its
 own generated track, while the server's memory is sampled.
 
-Used by ``tests/test_load.py`` (2 sessions, in the suite) and ``scripts/load_test.py`` (8
+Used by ``tests/system/test_load.py`` (2 sessions, in the suite) and ``scripts/load_test.py`` (8
 sessions and 100 successive uploads, from one command). Every session uploads a WAV with a
 chirp planted at its own times, types a selection over the first one, answers hunt candidates
 from those times, downloads the JSON export and checks it holds its own events only.

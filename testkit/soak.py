@@ -3,7 +3,7 @@ kinds (the learned one included), whitening and strategies; a simulated user ans
 ground truth and every hunt is exported in every format. Records each hunt's wall time and the
 process's resident memory, to show neither drifts.
 
-Used by ``tests/test_soak.py`` (40 hunts) and ``scripts/soak.py`` (500 hunts, one command).
+Used by ``tests/system/test_soak.py`` (40 hunts) and ``scripts/soak.py`` (500 hunts, one command).
 Per-track features are computed once up front (as the app's cache would); window searches go
 through a bounded LRU cache, like the app's, so after it fills nothing may grow.
 """

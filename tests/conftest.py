@@ -1,49 +1,17 @@
-"""Shared fixtures: small generated audio with planted sounds, written to tmp folders."""
+"""Shared fixtures: small generated audio with planted sounds, written to tmp folders. The
+helpers that build them live in :mod:`testkit` (the scripts use them too)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 
 from loopfind_core.base.audio import audio_from_samples
 from loopfind_core.features.registry import extract_features
-
-SR_HZ = 22050
-
-
-@dataclass(frozen=True)
-class PlantedTrack:
-    samples: np.ndarray  # float32 mono at SR_HZ
-    sound_starts_s: tuple[float, ...]  # where the planted sound occurs
-    sound_duration_s: float
-
-
-def chirp(duration_s: float, f0_hz: float, f1_hz: float, sr_hz: int = SR_HZ) -> np.ndarray:
-    """A decaying linear chirp: a zap-like one-shot."""
-    t = np.arange(int(duration_s * sr_hz)) / sr_hz
-    phase = 2 * np.pi * (f0_hz * t + 0.5 * (f1_hz - f0_hz) / duration_s * t**2)
-    return (np.sin(phase) * np.exp(-2.0 * t / duration_s)).astype(np.float32)
-
-
-def planted_track(seed: int = 0, duration_s: float = 40.0) -> PlantedTrack:
-    """Noise and a four-on-the-floor kick as backing, a chirp planted at four places."""
-    rng = np.random.default_rng(seed)
-    n = int(duration_s * SR_HZ)
-    samples = 0.03 * rng.standard_normal(n).astype(np.float32)
-    kick = chirp(0.15, 120.0, 45.0)
-    for beat_s in np.arange(0.0, duration_s - 0.2, 0.5):
-        i = int(beat_s * SR_HZ)
-        samples[i : i + len(kick)] += 0.3 * kick
-    sound = 0.4 * chirp(0.6, 2500.0, 600.0)
-    starts = (3.1, 11.7, 22.4, 33.05)
-    for start in starts:
-        i = int(start * SR_HZ)
-        samples[i : i + len(sound)] += sound
-    return PlantedTrack(samples, starts, 0.6)
+from testkit.audio import SR_HZ, PlantedTrack, planted_track, write_tiny_dataset
+from testkit.training import TINY, write_training_audio
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +29,28 @@ def planted_wav(tmp_path: Path, planted) -> Path:
     path = tmp_path / "planted.wav"
     sf.write(path, planted.samples, SR_HZ, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """Two planted tracks, each with its chirp annotated as a sample (testkit.audio)."""
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def training_audio(tmp_path_factory) -> Path:
+    """A folder of two 40-s planted tracks to train on."""
+    return write_training_audio(tmp_path_factory.mktemp("train-audio"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(training_audio, tmp_path_factory) -> Path:
+    """An encoder trained for 3 iterations on ``training_audio`` (testkit.training.TINY)."""
+    from loopfind_core.training.loop import train
+
+    out = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    train([training_audio], out, TINY, device="cpu", description="two planted tracks")
+    return out
 
 
 @pytest.fixture(autouse=True, scope="session")

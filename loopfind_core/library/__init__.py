@@ -1,6 +1,7 @@
 """Many tracks at once: the on-disk index (:mod:`.manifest`), the feature store that
 builds it (:mod:`.store`), the faiss vector index that shortlists tracks
-(:mod:`.vector_index`), hunts across tracks (:mod:`.hunt`) and the demo library.
+(:mod:`.vector_index`), hunts across tracks (:mod:`.hunt`), which library a server offers
+(:mod:`.catalog`) and the demo library.
 
 May import: ``base``, ``features``, ``corpus``, ``retrieval``. Not ``training``: the two are
 siblings.

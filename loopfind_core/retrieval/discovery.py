@@ -166,3 +166,16 @@ def _suggestion(track: FeatureTrack, anchor: _Anchor) -> Suggestion:
     starts = _starts(anchor)
     return Suggestion(seconds(anchor.start), duration,
                       tuple((seconds(s), seconds(s) + duration) for s in starts), anchor.score)
+
+
+def suggestion_at(
+    track: FeatureTrack, search: WindowSearch, start_frame: int,
+    max_relative_distance: float = MAX_RELATIVE_DISTANCE,
+) -> Suggestion:
+    """The suggestion :func:`discover` would make of the anchor window at ``start_frame`` of
+    ``search``: the window and its repetitions, scored the same way (no repetitions and score
+    0 when it repeats nowhere, or so often it is texture). ``search`` is a
+    :class:`WindowSearch` of any window length over ``track``'s features reduced by
+    :func:`reduce_dimensions`, as :func:`discover` builds them. For controls that pick anchors
+    otherwise, e.g. at random (``scripts/discovery_random_baseline.py``)."""
+    return _suggestion(track, _anchor(search, start_frame, max_relative_distance))

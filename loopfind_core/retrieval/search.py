@@ -75,6 +75,14 @@ class WindowSearch:
         self._fft_length = _fast_fft_length(n_frames)  # ≥ n_frames: no circular wrap-around
         self._track_spectrum = torch.fft.rfft(self._frames.T, n=self._fft_length)  # (dims, bins)
 
+    @property
+    def frames(self) -> torch.Tensor:
+        """The track's centred frames (each dimension minus its mean over the track), shape
+        (n_frames, n_dims), on :attr:`device`: the coordinates of :meth:`window`,
+        :meth:`warped_window` and :meth:`template_profile`. Read only: the search's spectrum
+        and window energies were computed from them."""
+        return self._frames
+
     def window(self, start_frame: int) -> torch.Tensor:
         """The window's frames, shape (L, n_dims)."""
         self._check_start(start_frame)

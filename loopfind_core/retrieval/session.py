@@ -247,9 +247,9 @@ class RetrievalSession:
         return self._pending
 
     def finish(self) -> None:
-        """End the session early ("Done"): the found list is final until undo()."""
+        """End the session early ("Done"): the found list is final until undo(), which brings
+        back exactly the candidate that was pending (kept, not proposed while finished)."""
         self._finished = True
-        self._pending = None
 
     def confidence(self, candidate: Candidate) -> float:
         """How close ``candidate`` is to the query, 0…1: 1 − D_query(t) / median_t D_query(t),

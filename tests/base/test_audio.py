@@ -1,4 +1,5 @@
-"""Audio in: every format decodes to the same mono 22050 Hz signal; bad input says why."""
+"""Audio in: every format decodes to the same mono 22050 Hz signal; bad input says why;
+listening clips are WAV excerpts."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from loopfind_core.base.audio import SAMPLE_RATE_HZ, load_audio
+from loopfind_core.base.audio import SAMPLE_RATE_HZ, audio_from_samples, clip_wav_bytes, load_audio
 from loopfind_core.base.errors import AudioError, LoopfindError
-
-from .conftest import SR_HZ
+from testkit.audio import SR_HZ
 
 
 def tone(duration_s: float, sr_hz: int, channels: int = 1, freq_hz: float = 440.0) -> np.ndarray:
@@ -132,3 +132,11 @@ def test_missing_path_and_wrong_type(tmp_path):
         load_audio(12345)
     with pytest.raises(AudioError, match="binary mode"):
         load_audio(io.StringIO("text"))
+
+
+def test_listening_clips_are_wav_excerpts(planted):
+    audio = audio_from_samples(planted.samples, SR_HZ)
+    samples, rate = sf.read(io.BytesIO(clip_wav_bytes(audio, 3.0, 4.0)))
+    assert rate == SR_HZ and len(samples) == SR_HZ
+    with pytest.raises(AudioError, match="outside the track"):
+        clip_wav_bytes(audio, 100.0, 101.0)

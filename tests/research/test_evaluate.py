@@ -1,60 +1,14 @@
-"""The evaluation protocol: a simulated user on a small handmade dataset."""
+"""The evaluation protocol: a simulated user on a small handmade dataset (``tiny_dataset``)."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
-import soundfile as sf
 
-from loopfind_core.cli import main
-from loopfind_core.corpus.dataset import Annotation, Occurrence, write_annotations
-from loopfind_core.corpus.truth import overlap_s, simulate_user
 from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset, summarize
 from loopfind_core.research.reports import format_table
-from loopfind_core.retrieval.session import RetrievalSession
-
-from .conftest import SR_HZ, planted_track
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    """Two planted tracks, each with its chirp annotated as a sample."""
-    root = tmp_path_factory.mktemp("tiny")
-    rows = []
-    for i, genre in enumerate(["House", "Dubstep"]):
-        track = planted_track(seed=i)
-        name = f"t{i}.wav"
-        sf.write(root / name, track.samples, SR_HZ, subtype="PCM_16")
-        for start in track.sound_starts_s:
-            rows.append(
-                Annotation(name, genre, "sample", "chirp", start, start + track.sound_duration_s)
-            )
-        rows.append(Annotation(name, genre, "loop", "lonely", 1.0, 2.0))  # one occurrence
-    write_annotations(root / "annotations.csv", rows)
-    return root
-
-
-def test_simulated_user_finds_all_planted(planted_mfcc, planted):
-    occurrences = [Occurrence(s, s + planted.sound_duration_s) for s in planted.sound_starts_s]
-    session = RetrievalSession(planted_mfcc, occurrences[0].start_s, occurrences[0].duration_s)
-    hunt = simulate_user(session, occurrences, 0)
-    assert hunt.found == 3 and hunt.answers == 3 + 5
-
-
-def test_simulated_user_needs_half_overlap(planted_mfcc, planted):
-    # Ground truth shifted by 70% of d: the planted copies no longer count as matches.
-    d = planted.sound_duration_s
-    occurrences = [Occurrence(s + 0.7 * d, s + 1.7 * d) for s in planted.sound_starts_s]
-    occurrences[0] = Occurrence(planted.sound_starts_s[0], planted.sound_starts_s[0] + d)
-    session = RetrievalSession(planted_mfcc, occurrences[0].start_s, d)
-    assert simulate_user(session, occurrences, 0).found == 0
-
-
-def test_overlap():
-    assert overlap_s(0, 2, 1, 3) == 1 and overlap_s(0, 1, 2, 3) == 0
 
 
 @pytest.mark.parametrize("queries", ["first", "all"])
@@ -92,31 +46,6 @@ def test_summarize_pools_all():
     assert rows[("loop", "all")].complete_share == 0.5
     assert rows[("loop", "Dubstep")].answers_per_found == float("inf")  # nothing found
 
-def test_cli_evaluate_writes_json_and_plot(tiny_dataset, tmp_path, capsys):
-    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
-    code = main([
-        "evaluate", "--data", str(tiny_dataset), "--features", "mfcc", "--strategy", "active",
-        "--jobs", "2", "--json", str(out_json), "--plot", str(out_html),
-    ])
-    assert code == 0
-    payload = json.loads(out_json.read_text())
-    assert {"results", "seconds"} <= payload.keys()
-    keys = {"features", "strategy", "category", "genre", "recall", "n_sounds"}
-    assert all(keys <= row.keys() for row in payload["results"])
-    assert any(r["genre"] == "all" and r["category"] == "all" for r in payload["results"])
-    assert all(r["answers_per_found"] is None or r["answers_per_found"] >= 1
-               for r in payload["results"])
-    assert all(0 <= r["complete_share"] <= 1 for r in payload["results"])
-    assert "plotly" in out_html.read_text()[:200000].lower()
-    assert "mfcc/active" in capsys.readouterr().out
-
-
-def test_cli_reports_user_errors(tmp_path, capsys):
-    assert main(["evaluate", "--data", str(tmp_path / "nope")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-    assert main(["evaluate", "--data", str(tmp_path), "--features", "sift"]) == 2
-    assert "Unknown feature kind" in capsys.readouterr().err
-
 
 def test_rows_are_means_over_sounds(tiny_dataset):
     report = evaluate_dataset(tiny_dataset, EvaluationConfig(strategies=("naive",), jobs=1))
@@ -136,22 +65,3 @@ def test_auto_accept_is_measured_per_threshold(tiny_dataset):
     nothing = rows[("all", 1.0)]  # accepting nothing: only the one manual answer counts
     assert nothing.answers == 1.0
     assert nothing.precision == 1.0 or math.isnan(nothing.precision)
-
-
-def test_discovery_finds_the_planted_chirp_and_is_measured(planted, tiny_dataset, capsys):
-    from loopfind_core.base.audio import audio_from_samples
-    from loopfind_core.corpus.dataset import SoundTruth
-    from loopfind_core.features.registry import extract_features
-    from loopfind_core.research.discovery import score_suggestions
-    from loopfind_core.retrieval.discovery import discover
-
-    track = extract_features(audio_from_samples(planted.samples, SR_HZ), "mel-std")
-    suggestions = discover(track, None, max_suggestions=10)
-    assert 1 <= len(suggestions) <= 10
-    truth = SoundTruth("t", "House", "sample", "chirp", tuple(
-        Occurrence(s, s + planted.sound_duration_s) for s in planted.sound_starts_s))
-    score = score_suggestions(suggestions, [truth])
-    assert score.sounds == 1 and score.discovered == 1 and score.occurrence_recall >= 0.75
-    assert main(["discover", "--data", str(tiny_dataset), "--features", "mel-std"]) == 0
-    assert "2 of 2 annotated sounds" in capsys.readouterr().out
-    assert main(["discover"]) == 2

@@ -8,7 +8,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loopfind_core.base.device import best_device
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.retrieval.search import (
     WindowSearch,
@@ -56,16 +55,6 @@ def test_window_must_fit():
         WindowSearch(values, 5).distance_profile(6)
 
 
-def test_device_choice():
-    assert best_device(None).type in ("cpu", "cuda")
-    assert best_device("cpu").type == "cpu"
-    with pytest.raises(SelectionError):
-        best_device("tpu-9000")
-    if not torch.cuda.is_available():
-        with pytest.raises(SelectionError, match="no CUDA"):
-            best_device("cuda")
-
-
 @given(st.integers(1, 100000))
 def test_fast_fft_length_is_smooth_and_enough(n):
     length = _fast_fft_length(n)
@@ -96,3 +85,12 @@ def test_best_allowed_start_takes_lowest_and_earliest():
     assert best_allowed_start(scores, allowed) == 1
     assert best_allowed_start(scores, torch.zeros(5, dtype=torch.bool)) is None
     assert suppression_radius(10) == 5 and suppression_radius(9) == 5
+
+
+def test_frames_are_the_centred_track_the_windows_come_from():
+    values = np.random.default_rng(3).normal(5.0, 2.0, (120, 4)).astype(np.float32)
+    search = WindowSearch(values, 10)
+    assert tuple(search.frames.shape) == (120, 4)
+    np.testing.assert_allclose(search.frames.cpu().numpy(), values - values.mean(axis=0),
+                               atol=1e-5)
+    torch.testing.assert_close(search.window(7), search.frames[7:17])

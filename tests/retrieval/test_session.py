@@ -15,14 +15,7 @@ from loopfind_core.retrieval.session import (
     active_scores,
     query_window_frames,
 )
-
-
-def is_planted(candidate, planted) -> bool:
-    return any(
-        min(candidate.end_s, s + planted.sound_duration_s) - max(candidate.start_s, s)
-        >= 0.5 * planted.sound_duration_s
-        for s in planted.sound_starts_s[1:]
-    )
+from testkit.audio import is_planted
 
 
 @pytest.mark.parametrize("strategy", ["naive", "active"])
@@ -181,27 +174,6 @@ def test_auto_accept_takes_confident_proposals_and_undo_returns_them(planted, pl
     assert np.isnan(RetrievalSession(planted_mfcc, 3.1, 0.6).precision_estimate(0.5)[0])
 
 
-def test_beat_prior_penalises_off_beat_starts(planted, planted_mfcc):
-    from loopfind_core.base.beats import BeatGrid
-    from loopfind_core.research.variants import ResearchSession, beat_phase_penalty
-
-    grid = BeatGrid(120.0, np.arange(0.0, 40.0, 0.5))
-    penalty = beat_phase_penalty(grid, query_frame=0, n_starts=100, frame_rate_hz=43.0664,
-                                 device=torch_cpu())
-    assert float(penalty[0]) == 0.0 and float(penalty.max()) <= 1.0
-    assert float(penalty[11]) == pytest.approx(1.0, abs=0.05)  # a quarter second: half a beat
-    session = ResearchSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=1.0)
-    assert session.propose() is not None
-    with pytest.raises(SelectionError, match="beat_prior"):
-        ResearchSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=-1.0)
-
-
-def torch_cpu():
-    import torch
-
-    return torch.device("cpu")
-
-
 def test_revising_an_automatic_answer_makes_it_the_users(planted, planted_mfcc):
     session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
     session.answer(True)
@@ -211,30 +183,6 @@ def test_revising_an_automatic_answer_makes_it_the_users(planted, planted_mfcc):
     assert accepted[0] in session.rejected and accepted[0] not in session.auto_accepted
     with pytest.raises(SelectionError, match="No answer"):
         session.revise(-5, yes=True)
-
-
-def test_whitening_gives_the_tracks_mahalanobis_distance(planted):
-    from loopfind_core.base.audio import audio_from_samples
-    from loopfind_core.features.classic import whiten_over_track
-    from loopfind_core.features.registry import extract_features
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6))
-    white = whiten_over_track(x, shrinkage=0.0)
-    np.testing.assert_allclose(np.cov(white.T, bias=True), np.eye(6), atol=1e-3)
-    mixed = x @ rng.normal(size=(6, 6))  # any invertible linear change of the features ...
-    same = whiten_over_track(mixed, shrinkage=0.0)  # ... leaves the distances unchanged
-    d_white = np.linalg.norm(white[:50, None] - white[None, :50], axis=2)
-    d_same = np.linalg.norm(same[:50, None] - same[None, :50], axis=2)
-    np.testing.assert_allclose(d_white, d_same, rtol=1e-3, atol=1e-3)
-    with pytest.raises(SelectionError, match="shrinkage"):
-        whiten_over_track(x, shrinkage=-1.0)
-
-    track = extract_features(audio_from_samples(planted.samples, 22050), "mfcc", whiten=0.3)
-    session = RetrievalSession(track, planted.sound_starts_s[0], planted.sound_duration_s)
-    while (candidate := session.propose()) is not None:
-        session.answer(is_planted(candidate, planted))
-    assert len(session.found) == 3
 
 
 def test_refined_starts_are_finer_than_a_frame(planted, planted_mfcc):

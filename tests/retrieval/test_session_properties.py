@@ -1,4 +1,4 @@
-"""Property-based tests of the session and the search, beyond tests/test_session.py's
+"""Property-based tests of the session and the search, beyond tests/retrieval/test_session.py's
 invariant test (which checks history and the finished flag after yes/no/undo/finish):
 
 - any sequence of yes, no, undo, finish, auto-accept and revise, on random small tracks with

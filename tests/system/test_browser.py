@@ -14,8 +14,7 @@ import pytest
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.demo import ensure_demo_track
 from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
-
-from .browser import (
+from testkit.browser import (
     CHROMIUM,
     REPO,
     candidate_start_s,

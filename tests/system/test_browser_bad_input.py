@@ -1,6 +1,6 @@
 """Hostile uploads through the real file uploader in headless Chromium.
 
-A representative part of tests/hostile_inputs.py goes through the Track page's uploader the
+A representative part of testkit/hostile_inputs.py goes through the Track page's uploader the
 way a visitor's browser sends it: each refused file shows its clear message and keeps the
 track, hostile names show literally (no HTML, no script, no file written), no traceback or
 exception text ever shows, and a good file afterwards still loads.
@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from .browser import CHROMIUM, REPO, launch_chromium, running_app, wait_for_app, wait_idle
-from .hostile_inputs import MARKER_NAME, content_of, good_file, hostile_inputs
+from testkit.browser import CHROMIUM, REPO, launch_chromium, running_app, wait_for_app, wait_idle
+from testkit.hostile_inputs import MARKER_NAME, content_of, good_file, hostile_inputs
 
 pytestmark = [
     pytest.mark.browser,

@@ -1,16 +1,17 @@
-"""The whole core on its own demo corpus: the paper's claims hold, the CLI and bench run."""
+"""The whole core on its own demo corpus: generated once, the paper's claims hold, and
+`evaluate` defaults to it."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from loopfind_core.cli import main
 from loopfind_core.corpus.demo import DEMO_TRACKS, ensure_demo_corpus
-from loopfind_core.research.bench import format_bench, run_bench
 from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
+
+pytestmark = pytest.mark.slow  # the demo corpus is composed first
 
 
 @pytest.fixture(scope="module")
@@ -44,23 +45,3 @@ def test_cli_evaluate_defaults_to_the_demo_corpus(demo_corpus, monkeypatch, caps
     assert main(["evaluate", "--strategy", "naive", "--json", str(out)]) == 0
     assert "built-in demo corpus" in capsys.readouterr().out
     assert json.loads(out.read_text())["results"]
-
-
-def test_cli_synth(tmp_path, capsys):
-    assert main(["synth", "--out", str(tmp_path / "c"), "--tracks", "1", "--seed", "3"]) == 0
-    assert (tmp_path / "c" / "annotations.csv").is_file()
-    assert main(["synth", "--out", str(tmp_path / "d"), "--tracks", "0"]) == 2
-    assert "error:" in capsys.readouterr().err
-
-
-def test_bench_runs_and_reports_every_kind(tmp_path):
-    from loopfind_core.features.encoder import Encoder, EncoderConfig, save_checkpoint
-    from loopfind_core.features.registry import FEATURE_KINDS
-
-    checkpoint = tmp_path / "random.pt"
-    save_checkpoint(checkpoint, Encoder(EncoderConfig()), np.zeros(128), np.ones(128), {})
-    result = run_bench(duration_s=40.0, repeats=1, checkpoint=checkpoint)
-    assert {k.kind for k in result.kinds} == set(FEATURE_KINDS)
-    for k in result.kinds:
-        assert k.first_proposal_s > 0 and k.step_ms > 0 and k.memory_growth_mb > 0
-    assert "targets" in format_bench(result)

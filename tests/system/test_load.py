@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from .browser import CHROMIUM, app_server_pid, running_app
-from .load import (
+from testkit.browser import CHROMIUM, app_server_pid, running_app
+from testkit.load import (
     EVENT_TOLERANCE_S,
     export_problems,
     is_planted,

@@ -6,11 +6,11 @@ Already checked elsewhere (not repeated here):
 - user text escaped: tests/test_app.py::test_an_upload_replaces_the_demo_and_a_bad_one_keeps_
   the_track (file names) and ::test_user_typed_sound_names_are_escaped_wherever_shown;
 - a checkpoint whose unpickling would run code is refused and never runs:
-  tests/test_encoder.py::test_a_pickle_that_would_run_code_is_refused_and_never_runs and the
-  two payload cases of tests/test_bad_input.py::test_checkpoints;
-- tracks over 20 minutes refused: tests/test_audio.py::test_too_long_is_refused and the
-  40-minute case of tests/test_bad_input.py; files over 1 GiB: tests/test_bad_input.py::
-  test_a_file_over_the_size_limit_is_refused_before_it_is_read.
+  tests/features/test_encoder.py::test_a_pickle_that_would_run_code_is_refused_and_never_runs
+  and the two payload cases of tests/system/test_bad_input.py::test_checkpoints;
+- tracks over 20 minutes refused: tests/base/test_audio.py::test_too_long_is_refused and the
+  40-minute case of tests/system/test_bad_input.py; files over 1 GiB:
+  tests/system/test_bad_input.py::test_a_file_over_the_size_limit_is_refused_before_it_is_read.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from loopfind_core.base.audio import MAX_DURATION_S, MAX_FILE_BYTES
-
-from .browser import REPO, running_app
+from testkit.browser import REPO, running_app
 
 
 def server_config() -> dict:
@@ -30,8 +29,9 @@ def server_config() -> dict:
 
     return tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
 
-SOURCES = sorted([*(REPO / "loopfind_core").glob("*.py"), *(REPO / "pages").glob("*.py"),
-                  *(REPO / "scripts").glob("*.py"), REPO / "app.py", REPO / "app_state.py"])
+SOURCE_FOLDERS = ("loopfind_core", "loopfind_app", "pages", "scripts", "testkit")
+SOURCES = sorted([*REPO.glob("*.py"),  # app.py and the like
+                  *(p for folder in SOURCE_FOLDERS for p in (REPO / folder).rglob("*.py"))])
 
 
 def test_the_server_upload_limit_fits_inside_the_core_limits():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .soak import KINDS, plan_hunt, plan_period, run_soak, soak_tracks
+from testkit.soak import KINDS, plan_hunt, plan_period, run_soak, soak_tracks
 
 HUNTS = 40
 WARM_HUNTS = 10
@@ -29,6 +29,7 @@ def test_the_plan_rotates_everything_and_repeats():
     assert plan_hunt(plan_period(3) + 7, 3) == plans[7]
 
 
+@pytest.mark.slow  # 40 hunts
 def test_every_hunt_finds_and_exports(soak_report):
     hunts = soak_report.hunts
     assert len(hunts) == HUNTS
@@ -37,6 +38,7 @@ def test_every_hunt_finds_and_exports(soak_report):
     assert {h.kind for h in hunts} == set(KINDS)
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_once_the_caches_are_full(soak_report):
     assert soak_report.search_entries == SEARCH_CACHE_ENTRIES
     growth = soak_report.growth_mib(WARM_HUNTS, HUNTS)

@@ -1,5 +1,7 @@
-"""Speed variants: occurrences played a few percent faster or slower than the query still match.
+"""The research switches of the session (kept off in the product): the beat-phase prior and
+speed variants.
 
+Speed variants: occurrences played a few percent faster or slower than the query still match.
 A tiny generated track: a riff of 20 short tones as the query, the same riff resampled
 (+100 cents: pitch and speed up 6 %) or time-stretched (5 % faster, same pitch) elsewhere, and
 decoys that share the riff's first 14 tones. Without variants the decoys are nearer than the
@@ -15,13 +17,17 @@ import pytest
 import torch
 
 from loopfind_core.base.audio import audio_from_samples
+from loopfind_core.base.beats import BeatGrid
 from loopfind_core.base.errors import SelectionError
-from loopfind_core.cli import _speed_variants, build_parser
-from loopfind_core.corpus.synth import SynthConfig
-from loopfind_core.corpus.synth import stretch_time as _stretch_time
+from loopfind_core.corpus.synth import stretch_time
 from loopfind_core.features.registry import extract_features
 from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
-from loopfind_core.research.variants import ResearchSession, speed_factors, variant_profile
+from loopfind_core.research.variants import (
+    ResearchSession,
+    beat_phase_penalty,
+    speed_factors,
+    variant_profile,
+)
 from loopfind_core.retrieval.search import WindowSearch
 from loopfind_core.retrieval.session import RetrievalSession
 
@@ -59,7 +65,7 @@ def track_with(changed: np.ndarray, seed: int = 0) -> np.ndarray:
 
 CHANGES = {
     "resampled +100 cents": lambda f: resampled(riff(f), 100.0),
-    "time-stretched 5 % faster": lambda f: _stretch_time(riff(f), 5.0).astype(np.float32)[
+    "time-stretched 5 % faster": lambda f: stretch_time(riff(f), 5.0).astype(np.float32)[
         : int(len(riff(f)) / 1.05)],
 }
 
@@ -91,9 +97,9 @@ def test_speed_one_and_template_profile_reproduce_the_plain_search():
     torch.testing.assert_close(search.template_profile(search.window(40)),
                                search.distance_profile(40), rtol=1e-4, atol=1e-3)
     # played twice as fast, frame k is frame 2k of the original; 5 % faster, a frame is skipped
-    torch.testing.assert_close(search.warped_window(40, 2.0)[:5], search._frames[40:50:2])
+    torch.testing.assert_close(search.warped_window(40, 2.0)[:5], search.frames[40:50:2])
     faster = search.warped_window(40, 1.05)  # 20 frames spanning 21: one is skipped
-    torch.testing.assert_close(faster[[0, -1]], search._frames[[40, 60]])
+    torch.testing.assert_close(faster[[0, -1]], search.frames[[40, 60]])
     # past the end of the track the last frame is repeated, so every start works
     assert search.warped_window(search.n_starts - 1, 1.25).shape == (20, 5)
     least = variant_profile(search, 40, speed_factors(VARIANTS))
@@ -136,20 +142,13 @@ def test_undo_and_determinism_hold_with_speed_variants():
     assert [a.is_match for a in session.history] == answers
 
 
-def test_cli_expands_speed_variants_both_ways():
-    assert _speed_variants("6,3") == (-6.0, -3.0, 3.0, 6.0)
-    args = build_parser().parse_args(["evaluate", "--speed-variants", "3"])
-    assert args.speed_variants == (-3.0, 3.0)
-    args = build_parser().parse_args(["synth", "--out", "x", "--loop-tempo-jitter-percent", "4"])
-    assert args.loop_tempo_jitter_percent == 4.0 and args.sample_pitch_jitter_cents is None
-
-
-def test_tempo_jitter_stretches_without_repitching_and_is_validated():
-    tone = np.sin(2 * np.pi * 440.0 * np.arange(SR_HZ) / SR_HZ)
-    faster = _stretch_time(tone, 5.0)
-    assert len(faster) == len(tone)  # length kept: padded at the end
-    assert np.abs(faster[-int(0.03 * SR_HZ):]).max() < 0.05  # the last ~5 % is silence
-    spectrum = np.abs(np.fft.rfft(faster[: SR_HZ // 2]))
-    assert abs(np.argmax(spectrum) * 2 - 440) <= 4  # same pitch (2 Hz bins)
-    with pytest.raises(SelectionError, match="loop_tempo_jitter_percent"):
-        SynthConfig(loop_tempo_jitter_percent=40.0)
+def test_beat_prior_penalises_off_beat_starts(planted, planted_mfcc):
+    grid = BeatGrid(120.0, np.arange(0.0, 40.0, 0.5))
+    penalty = beat_phase_penalty(grid, query_frame=0, n_starts=100, frame_rate_hz=43.0664,
+                                 device=torch.device("cpu"))
+    assert float(penalty[0]) == 0.0 and float(penalty.max()) <= 1.0
+    assert float(penalty[11]) == pytest.approx(1.0, abs=0.05)  # a quarter second: half a beat
+    session = ResearchSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=1.0)
+    assert session.propose() is not None
+    with pytest.raises(SelectionError, match="beat_prior"):
+        ResearchSession(planted_mfcc, 3.0, 0.6, beats=grid, beat_prior=-1.0)

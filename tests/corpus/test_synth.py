@@ -24,11 +24,13 @@ from loopfind_core.corpus.synth import (
     SynthTrack,
     compose_track,
     generate_corpus,
+    stretch_time,
 )
 
 SHORT = SynthConfig(min_duration_s=30.0, max_duration_s=40.0)
 SEEDS = (0, 1, 2)
 ONE_SAMPLE_S = 1.0 / SHORT.sr_hz
+RATE_HZ = 22050  # the tempo-jitter test's tone
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +262,14 @@ def test_a_fixed_duration_is_honoured():
     config = SynthConfig(min_duration_s=45.0, max_duration_s=45.0)
     track = compose_track(1, "Drum&Bass", "x.flac", config)
     assert track.duration_s == pytest.approx(45.0, abs=ONE_SAMPLE_S)
+
+
+def test_tempo_jitter_stretches_without_repitching_and_is_validated():
+    tone = np.sin(2 * np.pi * 440.0 * np.arange(RATE_HZ) / RATE_HZ)
+    faster = stretch_time(tone, 5.0)
+    assert len(faster) == len(tone)  # length kept: padded at the end
+    assert np.abs(faster[-int(0.03 * RATE_HZ):]).max() < 0.05  # the last ~5 % is silence
+    spectrum = np.abs(np.fft.rfft(faster[: RATE_HZ // 2]))
+    assert abs(np.argmax(spectrum) * 2 - 440) <= 4  # same pitch (2 Hz bins)
+    with pytest.raises(ConfigurationError, match="loop_tempo_jitter_percent"):
+        SynthConfig(loop_tempo_jitter_percent=40.0)

@@ -1,0 +1,80 @@
+"""The command line: hunt (asking, or answering from a ground truth), evaluate, synth."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from loopfind_core.cli import build_parser, main
+from loopfind_core.corpus.dataset import read_dataset
+from loopfind_core.corpus.demo import ensure_demo_track
+
+
+def test_cli_hunt_answers_from_ground_truth_and_writes_every_format(tmp_path, capsys):
+    folder = ensure_demo_track()
+    stab = {s.sound: s for s in read_dataset(folder).sounds()}["loop_stab_1"]
+    query = stab.occurrences[0]
+    outs = [tmp_path / f"e.{x}" for x in ("csv", "json", "txt", "mid", "osu", "dat")]
+    code = main(["hunt", str(folder / "track_000_house.flac"), "--start", str(query.start_s),
+                 "--duration", str(query.duration_s), "--features", "mel",
+                 "--answers-from", str(folder), "--name", "stab", "--out", *map(str, outs)])
+    assert code == 0
+    document = json.loads(outs[1].read_text())
+    assert document["sound"] == "stab" and len(document["events"]) >= 4
+    assert all(path.stat().st_size > 0 for path in outs)
+    assert main(["hunt", str(folder / "track_000_house.flac"), "--start", "1",
+                 "--duration", "1", "--out", str(tmp_path / "x.xml")]) == 2
+    assert "Cannot tell the export format" in capsys.readouterr().err
+
+
+def test_cli_hunt_asks_and_understands_undo_and_done(planted_wav, tmp_path, monkeypatch, capsys):
+    replies = iter(["y", "?", "u", "y", "n", "d"])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
+    out = tmp_path / "zap.csv"
+    assert main(["hunt", str(planted_wav), "--start", "3.1", "--duration", "0.6",
+                 "--features", "mfcc", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2  # the query and the one kept "yes" (undo took the first back)
+    assert "answer with" in capsys.readouterr().out
+
+
+def test_cli_evaluate_writes_json_and_plot(tiny_dataset, tmp_path, capsys):
+    out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
+    code = main([
+        "evaluate", "--data", str(tiny_dataset), "--features", "mfcc", "--strategy", "active",
+        "--jobs", "2", "--json", str(out_json), "--plot", str(out_html),
+    ])
+    assert code == 0
+    payload = json.loads(out_json.read_text())
+    assert {"results", "seconds"} <= payload.keys()
+    keys = {"features", "strategy", "category", "genre", "recall", "n_sounds"}
+    assert all(keys <= row.keys() for row in payload["results"])
+    assert any(r["genre"] == "all" and r["category"] == "all" for r in payload["results"])
+    assert all(r["answers_per_found"] is None or r["answers_per_found"] >= 1
+               for r in payload["results"])
+    assert all(0 <= r["complete_share"] <= 1 for r in payload["results"])
+    assert "plotly" in out_html.read_text()[:200000].lower()
+    assert "mfcc/active" in capsys.readouterr().out
+
+
+def test_cli_reports_user_errors(tmp_path, capsys):
+    assert main(["evaluate", "--data", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(tmp_path), "--features", "sift"]) == 2
+    assert "Unknown feature kind" in capsys.readouterr().err
+
+
+def test_cli_synth(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "c"), "--tracks", "1", "--seed", "3"]) == 0
+    assert (tmp_path / "c" / "annotations.csv").is_file()
+    assert main(["synth", "--out", str(tmp_path / "d"), "--tracks", "0"]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_cli_expands_speed_variants_both_ways():
+    args = build_parser().parse_args(["evaluate", "--speed-variants", "6,3"])
+    assert args.speed_variants == (-6.0, -3.0, 3.0, 6.0)
+    args = build_parser().parse_args(["evaluate", "--speed-variants", "3"])
+    assert args.speed_variants == (-3.0, 3.0)
+    args = build_parser().parse_args(["synth", "--out", "x", "--loop-tempo-jitter-percent", "4"])
+    assert args.loop_tempo_jitter_percent == 4.0 and args.sample_pitch_jitter_cents is None
