@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/select.py", title="Select", icon=":material/highlight_alt:"),
     st.Page("pages/hunt.py", title="Hunt", icon=":material/manage_search:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/preview.py", title="Preview", icon=":material/play_circle:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
     st.Page("pages/library.py", title="Library", icon=":material/travel_explore:"),
 ]

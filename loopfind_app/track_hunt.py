@@ -1,5 +1,6 @@
 """The Hunt page's view of the hunt panel: a hunt within this session's track, with each
-window's log-mel under its player, the timeline of the whole track, and a link to Export."""
+window's log-mel under its player, the timeline of the whole track, and links to Preview
+and Export."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class TrackHuntView(HuntView):
     """A hunt in the workspace's own track."""
 
     workspace: Workspace
-    finished_hint: ClassVar[str] = "Export them, or select another sound to hunt."
+    finished_hint: ClassVar[str] = "Preview or export them, or select another sound to hunt."
 
     def place(self, candidate: Candidate) -> Place:
         return Place(candidate.start_s, candidate.end_s)
@@ -60,4 +61,7 @@ class TrackHuntView(HuntView):
 
     def after_table(self, session: RetrievalSession, candidate: Candidate | None) -> None:
         if candidate is None:
-            st.page_link("pages/export.py", label="Export →", icon=":material/download:")
+            preview, export = st.columns(2)
+            preview.page_link("pages/preview.py", label="Preview →",
+                              icon=":material/play_circle:")
+            export.page_link("pages/export.py", label="Export →", icon=":material/download:")

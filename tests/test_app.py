@@ -223,6 +223,7 @@ def test_auto_accept_in_the_app_marks_and_lets_the_user_review(stab_loop):
     assert automatic[0] in session.rejected and automatic[0] not in session.auto_accepted
 
 
+@pytest.mark.slow
 def test_a_suggested_sound_becomes_a_hunt_in_one_click():
     app = on_page(fresh_app(), "select")
     app.toggle(key="discover").set_value(True).run()
@@ -258,6 +259,7 @@ def uploadable(names) -> list[str]:
     return [n for n in names if "\x00" not in n and n.lower().endswith(extensions)]
 
 
+@pytest.mark.slow
 def test_every_bad_upload_of_the_corpus_says_why_and_keeps_the_track(tmp_path):
     """Each audio case of tests/hostile_inputs.py that must be refused, through the Track
     page's uploader: one clear message, no exception, the previous track kept; then a valid
@@ -322,6 +324,7 @@ def small_library(tmp_path_factory):
     return root / "index"
 
 
+@pytest.mark.slow
 def test_the_library_page_hunts_the_selection_across_tracks(stab_loop, small_library,
                                                              monkeypatch):
     monkeypatch.delenv(LIBRARY_ENV, raising=False)

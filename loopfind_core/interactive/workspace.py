@@ -7,6 +7,8 @@ workspaces (the app caches them per audio content hash); by default they are com
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +27,7 @@ from loopfind_core.retrieval.search import WindowSearch
 from loopfind_core.retrieval.session import DEFAULT_PATIENCE, RetrievalSession, query_window_frames
 
 MAX_SOUND_NAME_CHARS = 60
+MAX_LATENCY_OFFSET_MS = 100.0  # the latency offset lies in ±this many milliseconds
 FeatureProvider = Callable[[str, "float | None"], FeatureTrack]  # (kind, whiten) → features
 SearchProvider = Callable[[FeatureTrack, "float | None", int], WindowSearch]  # + window frames
 
@@ -78,6 +81,12 @@ class Workspace:
     selection: Selection | None = None
     hunts: dict[str, Hunt] = field(default_factory=dict)  # sound name → hunt, in start order
     current: str | None = None  # the sound name of the hunt on screen
+    # added to every event's start (every export and the preview), as rhythm games let players
+    # calibrate; set it with set_latency_offset, which validates it
+    latency_offset_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.set_latency_offset(self.latency_offset_ms)
 
     # ----- the track -----
     @cached_property
@@ -162,7 +171,29 @@ class Workspace:
         if self.current == sound:
             self.current = next(reversed(self.hunts), None)
 
+    # ----- what every export and the preview get -----
+    def set_latency_offset(self, offset_ms: float) -> float:
+        """Set the latency offset, in milliseconds (−100…+100; positive = events later).
+
+        Raises:
+            SelectionError: the offset is not a number or lies outside ±100 ms.
+        """
+        try:
+            offset = float(offset_ms)
+        except (TypeError, ValueError):
+            raise SelectionError("The latency offset must be a number of milliseconds.") from None
+        if not math.isfinite(offset) or abs(offset) > MAX_LATENCY_OFFSET_MS:
+            raise SelectionError(
+                f"The latency offset must lie between −{MAX_LATENCY_OFFSET_MS:.0f} and "
+                f"+{MAX_LATENCY_OFFSET_MS:.0f} ms, not {offset_ms!r}.")
+        self.latency_offset_ms = offset
+        return offset
+
     def events(self) -> list[Event]:
-        """Every kept hunt's events (query + confirmed occurrences), sorted by time."""
-        events = [e for hunt in self.hunts.values() for e in hunt.events]
+        """Every kept hunt's events (query + confirmed occurrences), sorted by time, each start
+        shifted by the latency offset (never below 0 s): what every export and the preview
+        use."""
+        shift_s = self.latency_offset_ms / 1000.0
+        events = [dataclasses.replace(e, start_s=max(0.0, e.start_s + shift_s)) if shift_s
+                  else e for hunt in self.hunts.values() for e in hunt.events]
         return sorted(events, key=lambda e: (e.start_s, e.sound))
