@@ -3,7 +3,7 @@ a progress bar, and the hunt panel's view of a hunt across the library."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -13,8 +13,18 @@ import streamlit as st
 from loopfind_app import state
 from loopfind_app.hunt_panel import HuntView, Metric, Place, window_picture
 from loopfind_core.base.audio import Audio
+from loopfind_core.base.beats import estimate_beats
 from loopfind_core.base.errors import LoopfindError
-from loopfind_core.interactive.export import FORMATS, library_events_csv
+from loopfind_core.interactive.export import (
+    FORMAT_LABELS,
+    FORMATS,
+    Event,
+    TrackInfo,
+    export,
+    export_file_name,
+    library_events_csv,
+    library_track_events,
+)
 from loopfind_core.library.catalog import LibraryInfo, find_library
 from loopfind_core.library.hunt import LibraryHunt
 from loopfind_core.library.manifest import track_audio_path
@@ -69,16 +79,18 @@ class LibraryHuntView(HuntView):
         return own if own is not None and track == self.hunt.query_track else None
 
     def play(self, place: Place, autoplay: bool = False) -> None:
-        if (own := self.own_audio(place.track)) is not None:
-            wav = state.clip(own.content_hash, place.start_s, place.end_s, own)
-        else:
-            try:
-                path = str(track_audio_path(self.index_dir, place.track))
-                wav = state.library_clip(path, place.start_s, place.end_s)
-            except LoopfindError as error:  # the folder moved: say so, keep the hunt up
-                st.caption(str(error))
-                return
+        try:
+            wav = self.clip(place)
+        except LoopfindError as error:  # the folder moved: say so, keep the hunt up
+            st.caption(str(error))
+            return
         st.audio(wav, format="audio/wav", autoplay=autoplay)
+
+    def clip(self, place: Place) -> bytes:
+        if (own := self.own_audio(place.track)) is not None:
+            return state.clip(own.content_hash, place.start_s, place.end_s, own)
+        path = str(track_audio_path(self.index_dir, place.track))
+        return state.library_clip(path, place.start_s, place.end_s)
 
     def picture(self, place: Place, chart_key: str) -> None:
         if (own := self.own_audio(place.track)) is not None:
@@ -100,6 +112,46 @@ class LibraryHuntView(HuntView):
         st.markdown(f"**Found in {n_tracks} track{'s' if n_tracks != 1 else ''}**")
 
     def after_table(self, session: RetrievalSession, candidate: Candidate | None) -> None:
-        st.download_button("Download CSV", library_events_csv(self.hunt.events()),
+        """The downloads: every track's occurrences as one CSV; one chosen track's in every
+        format of the Export page (they describe one track: its beat grid, its song)."""
+        events = self.hunt.events()
+        st.download_button("Download CSV", library_events_csv(events),
                            file_name=LIBRARY_CSV_NAME, mime=FORMATS["csv"][1],
-                           icon=":material/download:", key=self.key("csv"), on_click="ignore")
+                           icon=":material/download:", key=self.key("csv"), on_click="ignore",
+                           help="Every track's occurrences: track, start, end (seconds)")
+        tracks = list(dict.fromkeys(e.track for e in events))
+        track = st.selectbox(
+            "Export one track in every format of the Export page", tracks, index=None,
+            placeholder="Choose a track…", key=self.key("export_track"),
+            help="JSON, MIDI, osu! and Beat Saber describe one track (its tempo, its song): "
+                 "choose which track's occurrences to export.")
+        if track is None:
+            return
+        try:  # decoded once per track (cached); a moved file is said here, not on a click
+            audio = self.own_audio(track) or state.library_track_audio(
+                str(track_audio_path(self.index_dir, track)))
+        except LoopfindError as error:
+            st.caption(str(error))
+            return
+        track_events = library_track_events(self.hunt, track)
+        for formats in (("csv", "audacity", "midi"), ("json", "osz", "beatsaber")):
+            for column, fmt in zip(st.columns(len(formats)), formats):
+                column.download_button(
+                    FORMAT_LABELS[fmt], data=deferred_export(track_events, audio, fmt),
+                    file_name=export_file_name(track, fmt), mime=FORMATS[fmt][1],
+                    key=self.key(f"track_{fmt}"), icon=":material/download:",
+                    on_click="ignore", use_container_width=True)
+        st.caption(f"{len(track_events)} occurrence{'s' if len(track_events) != 1 else ''} in "
+                   "this track. Each file is made when you press its button (the track's beat "
+                   "is found first: a second or two).")
+
+
+def deferred_export(events: Sequence[Event], audio: Audio, fmt: str) -> Callable[[], bytes]:
+    """A download button's deferred data: ``events`` of ``audio``'s track as ``fmt``, its beat
+    grid found on the click (on Streamlit's download thread, not in the page's rerun)."""
+
+    def build() -> bytes:
+        info = TrackInfo(audio.name or "track", audio.original_sr_hz, estimate_beats(audio))
+        return export(events, info, fmt, audio=audio)
+
+    return build

@@ -1,4 +1,5 @@
-"""Export: every hunted sound's occurrences as CSV, JSON, Audacity labels or MIDI."""
+"""Export: every hunted sound's occurrences for DAWs (CSV, Audacity labels, MIDI) and for games
+(versioned JSON, an osu! beatmap archive, a Beat Saber map)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import streamlit as st
 
 from loopfind_app import state
 from loopfind_app.text import plain
-from loopfind_core.interactive.export import FORMATS, export, export_file_name
+from loopfind_core.interactive.export import (
+    EVENTS_SCHEMA_VERSION,
+    FORMAT_LABELS,
+    FORMATS,
+    PACKAGE_FORMATS,
+    export,
+    export_file_name,
+)
 
 ws = state.workspace()
 st.title("Export")
@@ -34,14 +42,29 @@ st.dataframe(pd.DataFrame([
      "confidence": round(e.confidence, 3)} for e in events
 ]), hide_index=True, key="events_table")
 
-LABELS = {"csv": "CSV", "json": "JSON (game engines)", "audacity": "Audacity labels",
-          "midi": "MIDI markers", "osu": "osu! beatmap", "beatsaber": "Beat Saber notes"}
-columns = st.columns(3) + st.columns(3)
-for column, fmt in zip(columns, FORMATS):
-    column.download_button(
-        LABELS[fmt], data=export(events, info, fmt), file_name=export_file_name(info, fmt),
-        mime=FORMATS[fmt][1], key=f"download_{fmt}", icon=":material/download:",
-        on_click="ignore", use_container_width=True,
-    )
+ROWS = (("For DAWs and spreadsheets", ("csv", "audacity", "midi")),
+        ("For games", ("json", "osz", "beatsaber")))
+
+
+def deferred(fmt: str, audio=ws.audio):
+    """The package's bytes, made only when its button is pressed (they encode the song)."""
+    return lambda: export(events, info, fmt, audio=audio)
+
+
+for heading, formats in ROWS:
+    st.markdown(f"**{heading}**")
+    for column, fmt in zip(st.columns(len(formats)), formats):
+        column.download_button(
+            FORMAT_LABELS[fmt], file_name=export_file_name(info, fmt), mime=FORMATS[fmt][1],
+            data=deferred(fmt) if fmt in PACKAGE_FORMATS else export(events, info, fmt),
+            key=f"download_{fmt}", icon=":material/download:", on_click="ignore",
+            use_container_width=True,
+        )
+st.caption(f"JSON: one shape for any number of sounds, schema version {EVENTS_SCHEMA_VERSION} "
+           "(its JSON Schema: `docs/events.schema.json` in Loopfind's source). The osu! and "
+           "Beat Saber downloads hold the song "
+           "(Ogg Vorbis) and a cover drawn from it: open the `.osz` with osu!; unzip the Beat "
+           "Saber map into its own folder in `Beat Saber_Data/CustomLevels`, or open it in a "
+           "map editor. The song is encoded when you press the button (a second or two).")
 with st.expander("Preview JSON"):
     st.code(export(events, info, "json").decode(), language="json")

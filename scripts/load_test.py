@@ -60,7 +60,7 @@ def print_sessions(report) -> None:
     """Each session's outcome, then the latency, memory and CPU figures."""
     for s in report.sessions:
         status = "ok" if s.ok else f"FAILED: {s.error or '; '.join(s.problems)}"
-        events = len(s.export.get("events", [])) if s.export else 0
+        events = sum(len(x["events"]) for x in s.export.get("sounds", [])) if s.export else 0
         print(f"  session {s.index}: {s.track}, {len(s.answers)} answers "
               f"({sum(s.answers)} yes), {events} events exported, stages {s.stage_s} — {status}")
     lat = report.latency

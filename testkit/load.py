@@ -113,9 +113,10 @@ def export_problems(track: SessionTrack, document: dict, yes_answers: int,
     count of events other than the query plus its yes answers, or an event away from every
     chirp of its own track (or at another session's)."""
     problems = []
-    if document.get("track") != track.name:
-        problems.append(f"track {document.get('track')!r}, expected {track.name!r}")
-    times = [float(e["time"]) for e in document.get("events", [])]
+    name = document.get("track", {}).get("name")
+    if name != track.name:
+        problems.append(f"track {name!r}, expected {track.name!r}")
+    times = [float(e["start_s"]) for s in document.get("sounds", []) for e in s["events"]]
     if len(times) != 1 + yes_answers:
         problems.append(f"{len(times)} events, expected 1 + {yes_answers} yes answers")
     foreign = {other.name: [s for s in other.starts_s

@@ -233,7 +233,7 @@ def one_hunt(number: int, ws: Workspace, plan: HuntPlan) -> HuntRecord:
     hunt = ws.start_hunt(plan.kind, plan.strategy, PATIENCE, sound=sound.sound)
     result = simulate_user(hunt.session, sound.occurrences, 0)
     events = ws.events()
-    written = sum(len(export(events, ws.track_info, fmt)) for fmt in FORMATS)
+    written = sum(len(export(events, ws.track_info, fmt, audio=ws.audio)) for fmt in FORMATS)
     ws.forget(hunt.sound)
     seconds = time.perf_counter() - started
     return HuntRecord(number, ws.audio.name, sound.sound, plan.kind, plan.whiten is not None,

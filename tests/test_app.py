@@ -102,7 +102,7 @@ def test_select_hunt_and_export_a_demo_loop(stab_loop):
     on_page(app, "export")
     workspace = app.session_state.workspace
     document = json.loads(to_json(workspace.events(), workspace.track_info))
-    assert len(document["events"]) == 1 + len(session.found)
+    assert len(document["sounds"][0]["events"]) == 1 + len(session.found)
     assert {b.proto.label for b in app.get("download_button")} >= {"CSV", "JSON (game engines)",
                                                                    "Audacity labels",
                                                                    "MIDI markers"}

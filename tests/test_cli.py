@@ -14,13 +14,14 @@ def test_cli_hunt_answers_from_ground_truth_and_writes_every_format(tmp_path, ca
     folder = ensure_demo_track()
     stab = {s.sound: s for s in read_dataset(folder).sounds()}["loop_stab_1"]
     query = stab.occurrences[0]
-    outs = [tmp_path / f"e.{x}" for x in ("csv", "json", "txt", "mid", "osu", "dat")]
+    outs = [tmp_path / f"e.{x}" for x in ("csv", "json", "txt", "mid", "osz", "zip")]
     code = main(["hunt", str(folder / "track_000_house.flac"), "--start", str(query.start_s),
                  "--duration", str(query.duration_s), "--features", "mel",
                  "--answers-from", str(folder), "--name", "stab", "--out", *map(str, outs)])
     assert code == 0
     document = json.loads(outs[1].read_text())
-    assert document["sound"] == "stab" and len(document["events"]) >= 4
+    (sound,) = document["sounds"]
+    assert sound["name"] == "stab" and len(sound["events"]) >= 4
     assert all(path.stat().st_size > 0 for path in outs)
     assert main(["hunt", str(folder / "track_000_house.flac"), "--start", "1",
                  "--duration", "1", "--out", str(tmp_path / "x.xml")]) == 2

@@ -1,4 +1,5 @@
-"""Exports: CSV, Audacity labels, JSON for game engines, MIDI, osu! and Beat Saber."""
+"""Exports: CSV, Audacity labels, JSON for game engines, MIDI (the osu! and Beat Saber packages
+and the JSON schema: test_game_exports.py)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,9 @@ from loopfind_core.interactive.export import (
     export,
     export_file_name,
     to_audacity_labels,
-    to_beat_saber,
     to_csv,
     to_json,
     to_midi,
-    to_osu,
 )
 
 GRID = BeatGrid(120.0, np.arange(0.5, 40.0, 0.5))  # a beat every 0.5 s from 0.5 s
@@ -45,17 +44,23 @@ def test_csv_and_audacity_list_every_event_in_time_order():
     assert to_audacity_labels([Event("a\tb\nc", 1.0, 1.0, 1.0)]) == "1.000000\t2.000000\ta b c\n"
 
 
-def test_json_has_the_game_engine_fields():
+def test_json_has_the_game_engine_fields_in_one_shape():
     one = json.loads(to_json([e for e in EVENTS if e.sound == "zap"], TRACK))
-    assert set(one) == {"track", "sample_rate", "tempo", "sound", "events"}
-    assert one["sound"] == "zap" and one["tempo"] == 120.0 and one["sample_rate"] == 44100
-    first = one["events"][0]
-    assert first == {"time": 3.1, "duration": 0.6, "sample": 136710, "beat": 5.2,
-                     "confidence": 1.0}
+    assert set(one) == {"schema_version", "track", "sounds"}
+    assert one["schema_version"] == "1.0"
+    assert one["track"] == {"name": "my track.wav", "sample_rate_hz": 44100, "tempo_bpm": 120.0,
+                            "first_beat_s": 0.5}
+    assert [s["name"] for s in one["sounds"]] == ["zap"]
+    first = one["sounds"][0]["events"][0]
+    assert first == {"start_s": 3.1, "end_s": 3.7, "duration_s": 0.6, "start_sample": 136710,
+                     "beat": 5.2, "confidence": 1.0}
     both = json.loads(to_json(EVENTS, TRACK))
-    assert [s["sound"] for s in both["sounds"]] == ["kick loop", "zap"]
+    assert set(both) == set(one), "the shape does not depend on the number of sounds"
+    assert [s["name"] for s in both["sounds"]] == ["kick loop", "zap"]
+    assert [e["start_s"] for e in both["sounds"][1]["events"]] == [3.1, 11.7]
     no_grid = json.loads(to_json(EVENTS[:1], TrackInfo("t", 22050, BeatGrid(0.0, np.array([])))))
-    assert no_grid["tempo"] is None and no_grid["events"][0]["beat"] is None
+    assert no_grid["track"]["tempo_bpm"] is None and no_grid["track"]["first_beat_s"] is None
+    assert no_grid["sounds"][0]["events"][0]["beat"] is None
 
 
 def test_midi_has_a_marker_and_a_note_per_event_at_the_right_time():
@@ -78,40 +83,9 @@ def test_midi_has_a_marker_and_a_note_per_event_at_the_right_time():
 def test_export_dispatch_names_and_empty_lists():
     assert export(EVENTS, TRACK, "csv").startswith(b"sound,start")
     assert export_file_name(TrackInfo("../x y?.wav", 1, GRID), "midi") == "x_y-loopfind.mid"
+    assert export_file_name(TRACK, "beatsaber") == "my_track-loopfind-beatsaber.zip"
+    assert export_file_name("sub/dir/my track.wav", "osz") == "my_track-loopfind.osz"
     with pytest.raises(SelectionError, match="Unknown export format"):
         export(EVENTS, TRACK, "xml")
     with pytest.raises(SelectionError, match="Nothing to export"):
         to_csv([])
-
-
-def test_osu_beatmap_follows_the_v14_layout():
-    text = to_osu(EVENTS, TRACK)
-    lines = text.splitlines()
-    assert lines[0] == "osu file format v14"
-    sections = [line for line in lines if line.startswith("[")]
-    assert sections == ["[General]", "[Metadata]", "[Difficulty]", "[TimingPoints]",
-                        "[HitObjects]"]
-    timing = lines[lines.index("[TimingPoints]") + 1].split(",")
-    assert len(timing) == 8 and int(timing[0]) == 500 and float(timing[1]) == 500.0
-    assert timing[6] == "1"  # uninherited: it sets the tempo
-    objects = [line.split(",") for line in lines[lines.index("[HitObjects]") + 1:] if line]
-    assert [int(o[2]) for o in objects] == [2000, 3100, 11700]
-    for x, y, _, kind, hit_sound, sample in objects:
-        assert 0 <= int(x) <= 512 and 0 <= int(y) <= 384
-        assert int(kind) & 1 and hit_sound == "0" and sample == "0:0:0:0:"
-    assert [int(o[3]) & 4 for o in objects] == [4, 4, 0]  # each sound starts a combo
-    assert (objects[1][0], objects[1][1]) == (objects[2][0], objects[2][1])  # same sound, place
-    assert "AudioFilename: my track.wav" in lines
-
-
-def test_beat_saber_notes_follow_the_v2_layout():
-    document = json.loads(to_beat_saber(EVENTS, TRACK))
-    assert document["_version"].startswith("2.") and document["_obstacles"] == []
-    notes = document["_notes"]
-    assert [n["_time"] for n in notes] == [4.0, 6.2, 23.4]  # seconds × 120 / 60
-    for note in notes:
-        assert set(note) == {"_time", "_lineIndex", "_lineLayer", "_type", "_cutDirection"}
-        assert 0 <= note["_lineIndex"] <= 3 and 0 <= note["_lineLayer"] <= 2
-        assert note["_type"] in (0, 1) and 0 <= note["_cutDirection"] <= 8
-    assert notes[1]["_lineIndex"] == notes[2]["_lineIndex"] != notes[0]["_lineIndex"]
-    assert export(EVENTS, TRACK, "beatsaber").startswith(b"{")

@@ -120,14 +120,16 @@ def test_hunt_a_demo_loop_in_chromium_and_export_json(demo_truth, tmp_path):
         browser.close()
 
     document = json.loads(path.read_text())
-    assert document["track"] == "track_000_house.flac"
-    assert document["sample_rate"] == 22050 or document["sample_rate"] > 0
-    assert 100 < document["tempo"] < 140
-    times = [e["time"] for e in document["events"]]
+    track = document["track"]
+    assert document["schema_version"] == "1.0" and track["name"] == "track_000_house.flac"
+    assert track["sample_rate_hz"] > 0 and 100 < track["tempo_bpm"] < 140
+    (sound,) = document["sounds"]
+    times = [e["start_s"] for e in sound["events"]]
     assert times == sorted(times)
     assert len(times) == 1 + len(confirmed)
     for start in confirmed:
         assert min(abs(t - start) for t in times) < 0.02
-    for event in document["events"]:
-        assert set(event) == {"time", "duration", "sample", "beat", "confidence"}
-        assert abs(event["sample"] - event["time"] * document["sample_rate"]) <= 1
+    for event in sound["events"]:
+        assert set(event) == {"start_s", "end_s", "duration_s", "start_sample", "beat",
+                              "confidence"}
+        assert abs(event["start_sample"] - event["start_s"] * track["sample_rate_hz"]) <= 1

@@ -30,7 +30,8 @@ needs_chromium = pytest.mark.skipif(
 def own_export(track, yes_starts=()) -> dict:
     """The JSON export a session on ``track`` should get (times only matter here)."""
     times = [track.query_start_s, *yes_starts]
-    return {"track": track.name, "events": [{"time": t} for t in times]}
+    return {"track": {"name": track.name},
+            "sounds": [{"name": "sound 1", "events": [{"start_s": t} for t in times]}]}
 
 
 def test_sessions_plant_their_sounds_at_different_times():
@@ -69,6 +70,6 @@ def test_two_browser_sessions_at_once_each_export_their_own_events(tmp_path):
     for session in report.sessions:
         assert session.problems == [], session.problems
         assert len(session.answers) == ANSWERS and len(session.latencies_s) == ANSWERS
-        assert session.export["track"] == session_track(session.index).name
+        assert session.export["track"]["name"] == session_track(session.index).name
     assert report.latency.count == SESSIONS * ANSWERS
     assert report.server_rss_peak_mib > report.server_rss_start_mib > 0
