@@ -333,3 +333,19 @@ def audio_files(folders: Sequence[str | Path]) -> list[Path]:
             f"No audio files ({', '.join(AUDIO_EXTENSIONS)}) in {', '.join(map(str, folders))}."
         )
     return files
+
+
+OGG_BLOCK_FRAMES = 4096  # libvorbis alloca()s per write call: one huge write can crash it
+
+
+def ogg_vorbis_bytes(audio: Audio) -> bytes:
+    """``audio`` as an Ogg Vorbis file (mono, at its own rate ``audio.sr_hz``), for browsers and
+    game packages: ~2 MB for 6 minutes where a WAV takes 16 MB. Vorbis adds no delay: sample
+    ``n`` of the file is sample ``n`` of the track, so event times hold as they are. The bytes
+    differ between runs (Ogg picks a random stream serial number)."""
+    out = io.BytesIO()
+    with sf.SoundFile(out, "w", samplerate=audio.sr_hz, channels=1, format="OGG",
+                      subtype="VORBIS") as handle:
+        for start in range(0, len(audio.samples), OGG_BLOCK_FRAMES):
+            handle.write(audio.samples[start:start + OGG_BLOCK_FRAMES])
+    return out.getvalue()

@@ -35,9 +35,8 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-import soundfile as sf
 
-from loopfind_core.base.audio import Audio
+from loopfind_core.base.audio import Audio, ogg_vorbis_bytes
 from loopfind_core.interactive.events import (
     Event,
     TrackInfo,
@@ -48,7 +47,6 @@ from loopfind_core.interactive.events import (
     track_title,
 )
 
-SONG_BLOCK_FRAMES = 4096  # libvorbis alloca()s per write call: one huge write can crash it
 COVER_FILE, COVER_SIZE = "cover.png", 256  # pixels; Beat Saber shows covers at 256 × 256
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # entries carry no server clock time (zip's earliest date)
 ARTIST = "Unknown artist"  # the exports know the file, not who made the music
@@ -71,16 +69,6 @@ BEAT_SABER_PREVIEW_S = 10.0
 
 
 # ----- the song and the cover -------------------------------------------------------------------
-
-
-def ogg_vorbis(audio: Audio) -> bytes:
-    """``audio`` as an Ogg Vorbis file (mono, at its own rate), written in small blocks."""
-    out = io.BytesIO()
-    with sf.SoundFile(out, "w", samplerate=audio.sr_hz, channels=1, format="OGG",
-                      subtype="VORBIS") as handle:
-        for start in range(0, len(audio.samples), SONG_BLOCK_FRAMES):
-            handle.write(audio.samples[start:start + SONG_BLOCK_FRAMES])
-    return out.getvalue()
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -218,7 +206,7 @@ def osu_archive(events: Sequence[Event], track: TrackInfo, audio: Audio) -> byte
     """The ``.osz``: the beatmap, its audio and its background in one zip."""
     return _zip([
         (osu_file_name(events, track), osu_beatmap(events, track).encode()),
-        (OSU_AUDIO_FILE, ogg_vorbis(audio)),
+        (OSU_AUDIO_FILE, ogg_vorbis_bytes(audio)),
         (COVER_FILE, cover_png(audio, events)),
     ])
 
@@ -301,6 +289,6 @@ def beat_saber_archive(events: Sequence[Event], track: TrackInfo, audio: Audio) 
         ("Info.dat", beat_saber_info(events, track, audio.duration_s).encode()),
         (BEAT_SABER_DIFFICULTY["_beatmapFilename"],
          beat_saber_difficulty(events, track).encode()),
-        (BEAT_SABER_SONG_FILE, ogg_vorbis(audio)),
+        (BEAT_SABER_SONG_FILE, ogg_vorbis_bytes(audio)),
         (COVER_FILE, cover_png(audio, events)),
     ])

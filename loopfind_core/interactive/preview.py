@@ -11,14 +11,12 @@ Nothing here draws or plays: the app's component (``loopfind_app/preview_compone
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 
 import numpy as np
-import soundfile as sf
 
-from loopfind_core.base.audio import Audio
+from loopfind_core.base.audio import Audio, ogg_vorbis_bytes
 from loopfind_core.base.beats import BeatGrid
 from loopfind_core.corpus.dataset import SoundTruth
 from loopfind_core.corpus.truth import simulate_user
@@ -27,19 +25,12 @@ from loopfind_core.interactive.figures import Envelope
 from loopfind_core.interactive.workspace import Hunt, Workspace
 
 PREVIEW_COLUMNS = 1200  # waveform columns sent to the browser (max-pooled from the envelope)
-OGG_CHUNK_SAMPLES = 1 << 16  # libsndfile 1.2 crashes on one large OGG write; write in chunks
 MAX_BEATS_SENT = 4000  # beat lines drawn (a 6-minute track at 128 BPM has ~770)
 
 
 def preview_audio(audio: Audio) -> bytes:
-    """The whole track as OGG Vorbis at the analysis rate (mono): what the browser decodes
-    (~2 MB for the 6-minute demo; a WAV would be 16 MB). Vorbis adds no delay: sample ``n``
-    of the file is sample ``n`` of the track, so event times hold as they are."""
-    out = io.BytesIO()
-    with sf.SoundFile(out, "w", audio.sr_hz, 1, format="OGG", subtype="VORBIS") as file:
-        for first in range(0, len(audio.samples), OGG_CHUNK_SAMPLES):
-            file.write(audio.samples[first : first + OGG_CHUNK_SAMPLES])
-    return out.getvalue()
+    """The whole track as the browser decodes it: OGG Vorbis at the analysis rate (mono)."""
+    return ogg_vorbis_bytes(audio)
 
 
 def _pooled(values: np.ndarray, columns: int, reduce) -> list[float]:
