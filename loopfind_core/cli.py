@@ -1,4 +1,4 @@
-"""The command line: ``python -m loopfind_core COMMAND``.
+"""The command line: ``loopfind COMMAND`` (installed), or ``python -m loopfind_core COMMAND``.
 
 Commands:
     synth     write a generated benchmark corpus (audio + annotations.csv)
@@ -8,20 +8,23 @@ Commands:
     hunt      find every occurrence of a sound in a track by answering yes/no; export them
     discover  the repeated sounds of a track worth hunting, or how well that works on a dataset
     index     extract and store the features of a folder of tracks (incremental, parallel)
+    app       start the Streamlit app (needs the ``app`` extra: ``pip install "loopfind[app]"``)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from loopfind_core.base.errors import LoopfindError
-from loopfind_core.base.progress import ProgressCallback
+from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.library.vector_index import DEFAULT_SHORTLIST_TRACKS
 
 log = logging.getLogger("loopfind_core")
@@ -105,6 +108,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         options["checkpoint"] = str(args.checkpoint)
     if args.speed_variants:
         options["speed_variants"] = args.speed_variants
+    if args.batch:
+        options["batch"] = args.batch
     config = EvaluationConfig(
         features=args.features, strategies=args.strategy, patience=args.patience,
         queries=args.queries, device=args.device, jobs=args.jobs, **options,
@@ -114,6 +119,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_table(report))
     print()
     print(format_effort(report))
+    if config.batch:
+        print(f"batch{config.batch}: the user reviews pages of {config.batch} windows and ticks "
+              "the occurrences; every window shown counts as one answer, a page with nothing "
+              "ticked as one rejection against patience.")
     if report.auto_accept:
         print()
         print(f"auto-accept after {config.manual_answers} answers:")
@@ -142,11 +151,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         "residual": args.residual or None, "repeat_share": args.repeat_share,
     }
     config = with_overrides(TrainConfig(), **{k: v for k, v in overrides.items() if v is not None})
-    with progress_bar("training", unit="step") as progress:
+    first_rank = int(os.environ.get("RANK", "0")) == 0  # under torchrun: one bar, one "wrote"
+    bar = (progress_bar("training", unit="step") if first_rank
+           else contextlib.nullcontext(no_progress))
+    with bar as progress:
         result = train(args.data, args.out, config, device=args.device, resume=args.resume,
                        progress=progress, description=args.description or "")
-    print(f"wrote {result.checkpoint} after {result.iterations} iterations in "
-          f"{result.seconds:.0f} s; final losses {result.final_losses}")
+    if result.wrote:
+        print(f"wrote {result.checkpoint} after {result.iterations} iterations in "
+              f"{result.seconds:.0f} s; final losses {result.final_losses}")
     return 0
 
 
@@ -184,15 +197,22 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     whiten = None if args.no_whiten else DEFAULT_WHITENING_SHRINKAGE
     with progress_bar("indexing") as progress:
-        report = build_index(args.folder, args.out, args.features, whiten, args.jobs, progress)
+        report = build_index(args.folder, args.out, args.features, whiten, args.jobs, progress,
+                             engine=args.engine, address=args.address)
     print(f"{args.out}: {report.added} added, {report.unchanged} unchanged, {report.removed} "
           f"removed, {len(report.failed)} unreadable; {report.audio_hours:.2f} h of audio; "
           f"{report.seconds:.1f} s")
+    if report.added_hours > 0:
+        print(f"extracted {report.added_hours:.3f} track-hours in {report.extract_seconds:.1f} s "
+              f"on the {report.engine} engine: "
+              f"{report.extract_seconds / report.added_hours:.1f} s per track-hour")
     for reason in report.failed:
         print(f"  skipped {reason}")
     if report.vectors:
+        how = "built" if report.vectors.rebuilt else (
+            f"updated (+{report.vectors.added_blocks} -{report.vectors.removed_blocks} blocks)")
         print(f"vector index: {report.vectors.blocks} blocks ({report.vectors.factory}), "
-              f"{report.vectors.bytes / 2**20:.1f} MiB, built in {report.vectors.seconds:.1f} s")
+              f"{report.vectors.bytes / 2**20:.1f} MiB, {how} in {report.vectors.seconds:.1f} s")
     return 0
 
 
@@ -271,7 +291,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     print(f"{len(events)} occurrences (the query included): "
           + ", ".join(f"{e.start_s:.2f}" for e in events))
     for path, fmt in zip(args.out, formats):
-        Path(path).write_bytes(export(events, workspace.track_info, fmt))
+        Path(path).write_bytes(export(events, workspace.track_info, fmt, audio=audio))
         print(f"wrote {path} ({fmt})")
     return 0
 
@@ -311,9 +331,46 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+APP_EXTRA_HINT = 'pip install "loopfind[app]"'
+
+
+def app_script() -> Path:
+    """The app's entry script, found without importing the app (the core never does):
+    ``loopfind_app/site/app.py`` in an installed wheel (pyproject.toml puts the top-level
+    ``app.py``, ``pages/`` and ``.streamlit/`` there), else ``app.py`` beside ``loopfind_app/``
+    in a checkout or an editable install."""
+    spec = importlib.util.find_spec("loopfind_app")
+    folders = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    for folder in folders:
+        for script in (folder / "site" / "app.py", folder.parent / "app.py"):
+            if script.is_file():
+                return script
+    raise LoopfindError(f"The app is not installed with this package; {APP_EXTRA_HINT}.")
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """``streamlit run`` on the app, in this process (so a signal reaches the server); the
+    settings of its ``.streamlit/config.toml`` apply from any working folder, since Streamlit
+    reads the one beside the entry script."""
+    script = app_script()
+    if importlib.util.find_spec("streamlit") is None:
+        raise LoopfindError(f"`app` needs the app's packages: {APP_EXTRA_HINT}.")
+    command = [sys.executable, "-m", "streamlit", "run", str(script), *args.streamlit_args]
+    log.debug("running %s", " ".join(command))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+def program_name() -> str:
+    """``loopfind`` as the installed script, ``python -m loopfind_core`` when run that way."""
+    return "python -m loopfind_core" if Path(sys.argv[0]).name == "__main__.py" else "loopfind"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m loopfind_core",
+        prog=program_name(),
         description="Find every occurrence of a sound in a music track.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -369,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
                           metavar="PERCENTS",
                           help="match the query also played this many percent faster and "
                                "slower, e.g. 3,6 (beyond the paper; did not help: default off)")
+    evaluate.add_argument("--batch", type=int, default=0, metavar="N",
+                          help="also simulate the app's batch review: pages of N windows (e.g. "
+                               "12), reported next to one at a time as batchN; default 0 = off")
     evaluate.set_defaults(run=cmd_evaluate)
 
     train = commands.add_parser(
@@ -424,8 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
     hunt.add_argument("--patience", type=int, default=5, help="rejections allowed (default 5)")
     hunt.add_argument("--name", default="", help="the sound's name in the exports")
     hunt.add_argument("--out", type=Path, nargs="*", default=[],
-                      help="export files; the format follows the extension: .csv, .json, "
-                           ".txt (Audacity labels), .mid, .osu, .dat (Beat Saber)")
+                      help="export files; the format follows the extension: .csv, .json "
+                           "(docs/events.schema.json), .txt (Audacity labels), .mid, .osz "
+                           "(osu! beatmap with the song), .zip (Beat Saber map with the song)")
     hunt.add_argument("--answers-from", type=Path, default=None,
                       help="answer from this dataset folder's ground truth instead of asking")
     hunt.add_argument("--index", type=Path, default=None,
@@ -442,7 +503,16 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--out", type=Path, required=True, help="index folder")
     index.add_argument("--features", default="learned", help="feature kind (default learned)")
     index.add_argument("--no-whiten", action="store_true", help="store raw features")
-    index.add_argument("--jobs", type=int, default=0, help="worker processes (default: cores)")
+    index.add_argument("--jobs", "--workers", dest="jobs", type=int, default=0,
+                       help="worker processes (default: cores); with --engine dask and no "
+                            "--address, the local cluster's workers")
+    index.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="where features are extracted: local processes (default) or Dask "
+                            "distributed (docs/scale.md); the index is the same")
+    index.add_argument("--address", default=None,
+                       help="with --engine dask: join this scheduler (tcp://host:8786) instead "
+                            "of starting a local cluster; its workers must see FOLDER and "
+                            "--out at the same paths")
     index.set_defaults(run=cmd_index)
 
     discover = commands.add_parser(
@@ -455,11 +525,23 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--checkpoint", type=Path, default=None, help="encoder for learned")
     discover.add_argument("--json", type=Path, help="write the suggestions as JSON here")
     discover.set_defaults(run=cmd_discover)
+
+    app = commands.add_parser(
+        "app", help="start the app (streamlit run); further options go to streamlit, e.g. "
+                    "--server.port 8502",
+        description=f"Start the Streamlit app on http://localhost:8501 (needs {APP_EXTRA_HINT}). "
+                    "Options after `app` go to `streamlit run`, e.g. --server.port 8502.")
+    app.set_defaults(run=cmd_app)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "app":
+        args.streamlit_args = rest  # `loopfind app --server.port 8502`, as `./run` takes them
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

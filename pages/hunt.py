@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from loopfind_app import state
-from loopfind_app.hunt_panel import hunt_panel
+from loopfind_app.batch_review import review_panel
 from loopfind_app.text import format_time, plain
 from loopfind_app.track_hunt import TrackHuntView
 from loopfind_core.base.errors import SelectionError
@@ -71,4 +71,4 @@ if hunt is None:
     st.stop()
 st.subheader(f"{plain(hunt.sound)} · {state.KIND_LABELS[hunt.kind]}"
              f"{' (whitened)' if hunt.whiten is not None else ''} · {hunt.strategy}")
-hunt_panel(hunt.session, TrackHuntView(ws))
+review_panel(hunt.session, TrackHuntView(ws))  # one at a time, or 12 at a time

@@ -3,7 +3,8 @@ sound a selection covers, and a simulated user who answers a hunt from the truth
 protocol, §IV). Used by ``evaluate`` and by the app's Compare page alike.
 
 A session here is anything with ``propose()``, ``answer(yes)`` and ``refined_start_s(c)``
-(:class:`HuntSession`): the corpus layer knows nothing of how windows are searched.
+(:class:`HuntSession`), or for batch review ``next_batch(n)`` and ``answer_batch(decisions)``
+(:class:`BatchHuntSession`): the corpus layer knows nothing of how windows are searched.
 """
 
 
@@ -35,12 +36,23 @@ class HuntSession(Protocol):
     def refined_start_s(self, candidate) -> float: ...
 
 
+class BatchHuntSession(Protocol):
+    """What the simulated batch reviewer needs of a session (a retrieval RetrievalSession)."""
+
+    def next_batch(self, n: int) -> Sequence[ProposedWindow]: ...
+
+    def answer_batch(self, decisions: Sequence[tuple[ProposedWindow, bool]]) -> None: ...
+
+    def refined_start_s(self, candidate) -> float: ...
+
+
 @dataclass(frozen=True)
 class SimulatedHunt:
     found: int  # occurrences found, the query excluded
-    answers: int  # yes/no answers given
+    answers: int  # yes/no answers given (in batch review: every window shown, ticked or not)
     frame_errors_s: tuple[float, ...] = ()  # |frame start − true start| per found occurrence
     refined_errors_s: tuple[float, ...] = ()  # |refined start − true start| per found one
+    pages: int = 0  # screens the user looked at: one per answer, or one per reviewed batch
 
 
 def overlap_s(start_a: float, end_a: float, start_b: float, end_b: float) -> float:
@@ -67,7 +79,38 @@ def simulate_user(
         session.answer(match is not None)
         answers += 1
     return SimulatedHunt(len(occurrences) - 1 - len(unfound), answers, tuple(frame_errors),
-                         tuple(refined_errors))
+                         tuple(refined_errors), pages=answers)
+
+
+def simulate_batch_user(
+    session: BatchHuntSession, occurrences: Sequence[Occurrence], query_index: int,
+    batch_size: int,
+) -> SimulatedHunt:
+    """Review the session's pages of ``batch_size`` windows until it is done: tick exactly
+    the windows that cover enough of an occurrence not found yet (the same rule and order as
+    :func:`simulate_user`, so two windows of a page never claim one occurrence), submit, and
+    ask for the next page. The session decides when it is done (its patience counts a page
+    with nothing ticked as one rejection). Every window shown counts as one answer."""
+    query = occurrences[query_index]
+    needed_s = MATCH_OVERLAP_FRACTION * query.duration_s
+    unfound = set(range(len(occurrences))) - {query_index}
+    answers = pages = 0
+    frame_errors, refined_errors = [], []
+    while batch := session.next_batch(batch_size):
+        decisions = []
+        for candidate in batch:
+            match = matching_occurrence(candidate, occurrences, unfound, needed_s)
+            unfound.discard(match)
+            if match is not None:
+                true_start = occurrences[match].start_s
+                frame_errors.append(abs(candidate.start_s - true_start))
+                refined_errors.append(abs(session.refined_start_s(candidate) - true_start))
+            decisions.append((candidate, match is not None))
+        session.answer_batch(decisions)
+        answers += len(batch)
+        pages += 1
+    return SimulatedHunt(len(occurrences) - 1 - len(unfound), answers, tuple(frame_errors),
+                         tuple(refined_errors), pages=pages)
 
 
 def matching_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],

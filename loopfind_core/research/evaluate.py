@@ -7,6 +7,13 @@ by at least 50% of ``duration_s`` (:mod:`loopfind_core.corpus.truth`). The sessi
 ``patience`` rejections (or nothing is left to propose), and
 recall = found / (occurrences − 1). Recall is averaged per sound, then over sounds per
 category × genre × (features, strategy), with ``all`` rows for either.
+
+Batch review (``batch`` = n > 0) runs every hunt a second time as the app's "Review n at a time"
+view: the simulated user ticks, on each page of n windows, exactly those that match an unfound
+occurrence, until the session's patience (a page with nothing ticked counts as one rejection)
+or the windows run out. Its cost is counted honestly: every window shown is one answer (one
+check box judged, ticked or not), and ``pages`` counts the pages. Its rows carry
+``review = "batch<n>"``; the one-at-a-time rows (``review = "one"``) are unchanged by it.
 """
 
 from __future__ import annotations
@@ -29,7 +36,13 @@ from loopfind_core.base.beats import BeatGrid, estimate_beats
 from loopfind_core.base.errors import LoopfindError, SelectionError
 from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.corpus.dataset import CATEGORIES, Occurrence, SoundTruth, read_dataset
-from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, matching_occurrence, simulate_user
+from loopfind_core.corpus.truth import (
+    MATCH_OVERLAP_FRACTION,
+    SimulatedHunt,
+    matching_occurrence,
+    simulate_batch_user,
+    simulate_user,
+)
 from loopfind_core.features.registry import FEATURE_KINDS, extract_features
 from loopfind_core.features.track import FeatureTrack
 from loopfind_core.research.variants import ResearchSession, speed_factors
@@ -44,6 +57,8 @@ from loopfind_core.retrieval.session import (
 log = logging.getLogger(__name__)
 QUERY_MODES = ("first", "all")
 ALL = "all"  # the genre/category value of pooled rows
+ONE_AT_A_TIME = "one"  # the review mode of the paper's protocol: one candidate per answer
+MAX_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,7 @@ class EvaluationConfig:
     auto_accept: tuple[float, ...] = ()  # confidence thresholds to simulate auto-accept at
     manual_answers: int = 3  # answers the simulated user gives before auto-accepting
     speed_variants: tuple[float, ...] = ()  # percent; the session's speed variants (() = off)
+    batch: int = 0  # also review pages of this many windows (the app's batch view); 0 = off
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,8 @@ class SoundResult:
     complete: float = 0.0  # share of queries after which every occurrence was found
     frame_error_ms: float = math.nan  # mean |start − true start| of found ones, frame starts
     refined_error_ms: float = math.nan  # the same with sub-frame refined starts
+    review: str = ONE_AT_A_TIME  # "one", or "batch<n>": pages of n windows (see module doc)
+    pages: float = math.nan  # mean screens per query (one at a time: = answers)
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,9 @@ class RecallRow:
     complete_share: float = math.nan  # share of sounds×queries with every occurrence found
     frame_error_ms: float = math.nan  # mean start error of found occurrences, frame starts
     refined_error_ms: float = math.nan  # the same, sub-frame refined
+    review: str = ONE_AT_A_TIME  # "one", or "batch<n>" (see the module docstring)
+    pages_per_found: float = math.nan  # all pages / all occurrences found (one at a time: =
+    # answers_per_found)
 
 
 @dataclass(frozen=True)
@@ -196,30 +217,37 @@ def evaluate_sound(
     searches: dict[tuple[str, int], WindowSearch],
     beats: BeatGrid | None = None,
 ) -> list[SoundResult]:
-    """Run every (features, strategy) on one sound. ``searches`` caches FFTs per window length."""
+    """Run every (features, strategy) on one sound, one at a time and, with ``config.batch``,
+    in batch review too. ``searches`` caches FFTs per window length."""
     results = []
-    n = len(sound.occurrences)
+    reviews = [ONE_AT_A_TIME] + ([f"batch{config.batch}"] if config.batch else [])
     for kind in config.features:
         for strategy in config.strategies:
-            recalls, answers, found, frame_errors, refined_errors = [], [], [], [], []
-            for qi in _query_indices(sound, config.queries):
-                session = _session(tracks[kind], kind, strategy, sound.occurrences[qi], config,
-                                   searches, beats)
-                hunt = simulate_user(session, sound.occurrences, qi)
-                recalls.append(hunt.found / (n - 1))
-                answers.append(hunt.answers)
-                found.append(hunt.found)
-                frame_errors += hunt.frame_errors_s
-                refined_errors += hunt.refined_errors_s
-            results.append(
-                SoundResult(
-                    sound.file, sound.genre, sound.category, sound.sound, kind, strategy, n,
-                    len(recalls), float(np.mean(recalls)), float(np.mean(answers)),
-                    float(np.mean(found)), float(np.mean([f == n - 1 for f in found])),
-                    _mean_ms(frame_errors), _mean_ms(refined_errors),
-                )
-            )
+            for review in reviews:
+                hunts = []
+                for qi in _query_indices(sound, config.queries):
+                    session = _session(tracks[kind], kind, strategy, sound.occurrences[qi],
+                                       config, searches, beats)
+                    hunts.append(
+                        simulate_user(session, sound.occurrences, qi) if review == ONE_AT_A_TIME
+                        else simulate_batch_user(session, sound.occurrences, qi, config.batch))
+                results.append(_sound_result(sound, kind, strategy, review, hunts))
     return results
+
+
+def _sound_result(sound: SoundTruth, kind: str, strategy: str, review: str,
+                  hunts: Sequence[SimulatedHunt]) -> SoundResult:
+    """One sound's hunts (one per query) under one method, averaged."""
+    n = len(sound.occurrences)
+    found = [h.found for h in hunts]
+    return SoundResult(
+        sound.file, sound.genre, sound.category, sound.sound, kind, strategy, n, len(hunts),
+        float(np.mean([f / (n - 1) for f in found])), float(np.mean([h.answers for h in hunts])),
+        float(np.mean(found)), float(np.mean([f == n - 1 for f in found])),
+        _mean_ms([e for h in hunts for e in h.frame_errors_s]),
+        _mean_ms([e for h in hunts for e in h.refined_errors_s]),
+        review, float(np.mean([h.pages for h in hunts])),
+    )
 
 
 def _mean_ms(errors_s: Sequence[float]) -> float:
@@ -289,20 +317,22 @@ def summarize(results: Iterable[SoundResult]) -> tuple[RecallRow, ...]:
     """Per features × strategy × category × genre, with pooled ``all`` rows: mean recall, the
     answers spent per occurrence found (totals over the group's sounds, so a sound with many
     occurrences weighs more) and the share of hunts that found every occurrence."""
-    groups: dict[tuple[str, str, str, str], list[SoundResult]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str, str], list[SoundResult]] = defaultdict(list)
     for r in results:
         for category in (r.category, ALL):
             for genre in (r.genre, ALL):
-                groups[(r.features, r.strategy, category, genre)].append(r)
+                groups[(r.features, r.strategy, category, genre, r.review)].append(r)
     rows = []
-    for (features, strategy, category, genre), members in groups.items():
+    for (features, strategy, category, genre, review), members in groups.items():
         answers = sum(m.answers for m in members)
+        pages = sum(m.pages for m in members)
         found = sum(m.found for m in members)
         rows.append(RecallRow(
             features, strategy, category, genre, float(np.mean([m.recall for m in members])),
             len(members), answers / found if found else math.inf,
             float(np.mean([m.complete for m in members])),
             _weighted_ms(members, "frame_error_ms"), _weighted_ms(members, "refined_error_ms"),
+            review, pages / found if found else math.inf,
         ))
     return tuple(rows)
 
@@ -326,6 +356,8 @@ def _check_config(config: EvaluationConfig) -> None:
             raise SelectionError(
                 f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}."
             )
+    if not isinstance(config.batch, int) or not 0 <= config.batch <= MAX_BATCH:
+        raise SelectionError(f"batch must be a whole number from 0 (off) to {MAX_BATCH}.")
     if config.queries not in QUERY_MODES:
         raise SelectionError(f"queries must be one of {', '.join(QUERY_MODES)}.")
     if not config.features or not config.strategies:

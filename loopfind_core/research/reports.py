@@ -1,4 +1,9 @@
-"""How ``evaluate`` reports: text tables (recall, effort, auto-accept), JSON and an HTML plot."""
+"""How ``evaluate`` reports: text tables (recall, effort, auto-accept), JSON and an HTML plot.
+
+A batch-review method (``evaluate --batch n``) is its own column or row, named
+``features/strategy batch<n>``, next to the same method one at a time; in the effort table its
+answers are every window shown (ticked or not) and ``pages/found`` counts pages of n.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from loopfind_core.corpus.dataset import CATEGORIES
-from loopfind_core.research.evaluate import ALL, EvaluationReport, RecallRow
+from loopfind_core.research.evaluate import ALL, ONE_AT_A_TIME, EvaluationReport, RecallRow
+
+
+def method_name(row: RecallRow) -> str:
+    """``features/strategy``, and `` batch<n>`` for a batch-review row."""
+    name = f"{row.features}/{row.strategy}"
+    return name if row.review == ONE_AT_A_TIME else f"{name} {row.review}"
 
 
 def format_auto_accept(report: EvaluationReport) -> str:
@@ -30,13 +41,13 @@ def _ordered_genres(rows: Iterable[RecallRow]) -> list[str]:
 
 def format_table(report: EvaluationReport) -> str:
     """Mean recall as a text table: a row per category × genre, a column per method."""
-    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
-    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
-    headers = ["category", "genre", "sounds"] + [f"{f}/{s}" for f, s in methods]
+    methods = list(dict.fromkeys(method_name(r) for r in report.rows))
+    cell = {(method_name(r), r.category, r.genre): r for r in report.rows}
+    headers = ["category", "genre", "sounds"] + methods
     lines = []
     for category in [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]:
         for genre in _ordered_genres(report.rows):
-            present = [cell.get((f, s, category, genre)) for f, s in methods]
+            present = [cell.get((m, category, genre)) for m in methods]
             if not any(present):
                 continue
             n = max(r.n_sounds for r in present if r)
@@ -51,13 +62,15 @@ def format_table(report: EvaluationReport) -> str:
 
 def format_effort(report: EvaluationReport) -> str:
     """Per category (all genres) and method: recall, answers per occurrence found, and the
-    share of hunts that found every occurrence."""
+    share of hunts that found every occurrence; with batch-review rows also pages per
+    occurrence found (a page is one card one at a time, n windows in batch review)."""
+    batch = any(r.review != ONE_AT_A_TIME for r in report.rows)
     headers = ["category", "method", "recall", "answers/found", "complete", "start error ms",
-               "refined ms"]
+               "refined ms"] + (["pages/found"] if batch else [])
     lines = [
-        [r.category, f"{r.features}/{r.strategy}", f"{r.recall:.3f}",
+        [r.category, method_name(r), f"{r.recall:.3f}",
          f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}", f"{r.frame_error_ms:.1f}",
-         f"{r.refined_error_ms:.1f}"]
+         f"{r.refined_error_ms:.1f}"] + ([f"{r.pages_per_found:.2f}"] if batch else [])
         for category in (*CATEGORIES, ALL) for r in report.rows
         if r.genre == ALL and r.category == category
     ]
@@ -93,19 +106,19 @@ def write_plot(report: EvaluationReport, path: str | Path) -> None:
 
     categories = [c for c in (*CATEGORIES, ALL) if any(r.category == c for r in report.rows)]
     genres = _ordered_genres(report.rows)
-    methods = list(dict.fromkeys((r.features, r.strategy) for r in report.rows))
-    cell = {(r.features, r.strategy, r.category, r.genre): r for r in report.rows}
+    methods = list(dict.fromkeys(method_name(r) for r in report.rows))
+    cell = {(method_name(r), r.category, r.genre): r for r in report.rows}
     figure = make_subplots(
         rows=1, cols=len(categories), shared_yaxes=True,
         subplot_titles=[f"{c}s" if c != ALL else "all sounds" for c in categories],
     )
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-    for m, (features, strategy) in enumerate(methods):
+    for m, method in enumerate(methods):
         for col, category in enumerate(categories, start=1):
-            rows = [cell.get((features, strategy, category, g)) for g in genres]
+            rows = [cell.get((method, category, g)) for g in genres]
             figure.add_trace(
                 go.Bar(
-                    name=f"{features} · {strategy}", x=genres,
+                    name=method.replace("/", " · ", 1), x=genres,
                     y=[r.recall if r else None for r in rows],
                     customdata=[r.n_sounds if r else 0 for r in rows],
                     hovertemplate="%{x}: recall %{y:.3f} over %{customdata} sounds",

@@ -14,6 +14,10 @@ GetBestSamples, per strategy (every score is a mean squared distance per frame, 
 The research switches measured and kept off (a beat-phase prior, speed variants of the
 query) live in :mod:`loopfind_core.research.variants`, a subclass of this session.
 
+Batch review: ``next_batch(n)`` shows the n best windows at once (mutually non-overlapping,
+nothing changes); ``answer_batch`` records the reviewed page as n answers, and patience counts a
+page with nothing ticked as one rejection.
+
 All state is the list of answers, so ``undo()`` restores the previous state exactly and the
 session is deterministic.
 """
@@ -21,14 +25,21 @@ session is deterministic.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.features.track import FeatureTrack
-from loopfind_core.retrieval.search import WindowSearch, allowed_starts, best_allowed_start
+from loopfind_core.retrieval.search import (
+    WindowSearch,
+    allowed_starts,
+    best_allowed_start,
+    suppression_radius,
+)
 
 STRATEGIES = ("naive", "active")
 DEFAULT_PATIENCE = 5  # the paper's setting (§IV)
@@ -60,6 +71,17 @@ class Answer:
     candidate: Candidate
     is_match: bool
     auto: bool = False  # accepted by auto_accept(), not by the user
+    page: int | None = None  # the reviewed page (answer_batch) it came from; None: one at a time
+
+
+class Branches(NamedTuple):
+    """The candidate proposed next after each action on the session (see
+    :meth:`RetrievalSession.branches`); None where the session would then be done (for
+    ``undo``: nothing to take back)."""
+
+    yes: Candidate | None  # after answer(True)
+    no: Candidate | None  # after answer(False)
+    undo: Candidate | None  # after undo()
 
 
 def active_scores(
@@ -165,7 +187,24 @@ class RetrievalSession:
 
     @property
     def patience_left(self) -> int:
-        return max(0, self.patience - len(self.rejected))
+        return max(0, self.patience - self._spent_patience())
+
+    def _spent_patience(self) -> int:
+        """Rejections one at a time, plus one per reviewed page with nothing ticked (see
+        :meth:`answer_batch`); without pages, ``len(self.rejected)``."""
+        spent = 0
+        page_hit: dict[int, bool] = {}
+        for a in self._history:
+            if a.page is None:
+                spent += not a.is_match
+            else:
+                page_hit[a.page] = page_hit.get(a.page, False) or a.is_match
+        return spent + sum(not hit for hit in page_hit.values())
+
+    @property
+    def finished(self) -> bool:
+        """Whether the user ended the session early (:meth:`finish`; :meth:`undo` reopens it)."""
+        return self._finished
 
     @property
     def done(self) -> bool:
@@ -217,7 +256,7 @@ class RetrievalSession:
         ``start_frame`` becomes the user's own ``yes`` or no. Later proposals use it."""
         for i, answer in enumerate(self._history):
             if answer.candidate.start_frame == start_frame:
-                self._history[i] = Answer(answer.candidate, bool(yes))
+                self._history[i] = Answer(answer.candidate, bool(yes), page=answer.page)
                 self._pending = None
                 return
         raise SelectionError(f"No answer about the window at frame {start_frame} to revise.")
@@ -250,6 +289,34 @@ class RetrievalSession:
         """End the session early ("Done"): the found list is final until undo(), which brings
         back exactly the candidate that was pending (kept, not proposed while finished)."""
         self._finished = True
+
+    def branches(self) -> Branches:
+        """What :meth:`propose` would return after each next action, computed ahead so an app
+        can show it at once (the active rule makes the next candidate depend on the answer).
+        Changes no observable state; the distance profiles it needs stay cached, so the real
+        answer that follows costs no new profile."""
+        pending = self.propose()
+        after = []
+        for yes in (True, False):
+            if pending is None:
+                after.append(None)
+                continue
+            self._history.append(Answer(pending, yes))
+            self._pending = None
+            try:
+                after.append(self.propose())
+            finally:
+                self._history.pop()
+                self._pending = pending
+        if self._finished:
+            self._finished = False
+            try:
+                back = self.propose()
+            finally:
+                self._finished = True
+        else:
+            back = self._history[-1].candidate if self._history else None
+        return Branches(after[0], after[1], back)
 
     def confidence(self, candidate: Candidate) -> float:
         """How close ``candidate`` is to the query, 0…1: 1 − D_query(t) / median_t D_query(t),
@@ -329,6 +396,99 @@ class RetrievalSession:
             distance=distance,
             start_frame=start_frame,
         )
+
+    # ----- batch review: a page of windows judged at once -----
+    def next_batch(self, n: int) -> list[Candidate]:
+        """The ``n`` windows to review at once, best first: the pending proposal (what
+        :meth:`propose` returns), then each next best allowed start under the current scores,
+        blocking every chosen window before picking the next (the non-maximum suppression of
+        single proposals), so no two overlap each other, the query or an answered window by
+        more than half. Fewer when fewer are left; ``[]`` when the session is done. Changes no
+        state: the scores are not updated between the windows of a page.
+        """
+        if not isinstance(n, int) or n < 1:
+            raise SelectionError(f"A batch holds at least one window, not {n!r}.")
+        first = self.propose()
+        if first is None:
+            return []
+        batch = [first]
+        if n == 1:
+            return batch
+        search = self._search
+        blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
+        allowed = allowed_starts(search.n_starts, self.window_frames, blocked, search.device)
+        if self._valid is not None:
+            allowed &= self._valid
+        scores = self.scores()
+        while len(batch) < n:
+            allowed &= allowed_starts(search.n_starts, self.window_frames,
+                                      [batch[-1].start_frame], search.device)
+            start = best_allowed_start(scores, allowed)
+            if start is None:
+                break
+            batch.append(self._candidate(start, float(scores[start])))
+        return batch
+
+    def answer_batch(self, decisions: Sequence[tuple[Candidate, bool]]) -> None:
+        """Record a reviewed page: each (candidate, is it the sound?) becomes an answer, in
+        order, so :meth:`undo` takes them back one by one and the active rule uses every one of
+        them for the next batch. The page's answers share a page number; patience counts a page
+        with no yes as one rejection (one fruitless look, as one "no" is one at a time), not
+        each unticked window. An empty page records nothing.
+
+        Raises:
+            SelectionError: the session is done, or a window lies outside the track or
+                overlaps the query, an answered window or another of the page by more than half
+                (e.g. a page submitted twice); then nothing is recorded.
+        """
+        decisions = [(candidate, bool(yes)) for candidate, yes in decisions]
+        if not decisions:
+            return
+        if self._finished or self.patience_left == 0:
+            raise SelectionError("The session is done: there is no candidate to answer.")
+        radius = suppression_radius(self.window_frames)
+        taken = [self.query_frame] + [a.candidate.start_frame for a in self._history]
+        for candidate, _ in decisions:
+            start = candidate.start_frame
+            legal = 0 <= start < self._search.n_starts and (
+                self._valid is None or bool(self._valid[start]))
+            if not legal or any(abs(start - t) < radius for t in taken):
+                raise SelectionError(
+                    f"The window at {candidate.start_s:.2f} s is answered already or overlaps "
+                    "an answered one; nothing was recorded.")
+            taken.append(start)
+        page = 1 + max((a.page for a in self._history if a.page is not None), default=-1)
+        for candidate, yes in decisions:
+            self._record(Answer(candidate, yes, page=page))
+
+    # ----- a stored session, rebuilt (interactive.workspace_store) -----
+    def replay(self, answers: Sequence[tuple[int, float, bool, bool, int | None]],
+               finished: bool = False) -> None:
+        """Rebuild a stored history on this new session: each (start frame, distance, is it
+        the sound, automatic, page) — the fields of an :class:`Answer` — becomes an answer, in
+        order, exactly as recorded (revised answers and reviewed pages included, which
+        re-proposing could not reproduce); then it is finished if it was.
+
+        Raises:
+            SelectionError: the session has answers already, or a window lies outside the
+                track or overlaps the query or an earlier answer by more than half (a history
+                of another track or query); then nothing is recorded.
+        """
+        if self._history:
+            raise SelectionError("Only a new session can replay stored answers.")
+        radius = suppression_radius(self.window_frames)
+        taken, history = [self.query_frame], []
+        for start, distance, is_match, auto, page in answers:
+            start = int(start)
+            legal = 0 <= start < self._search.n_starts and (
+                self._valid is None or bool(self._valid[start]))
+            if not legal or any(abs(start - t) < radius for t in taken):
+                raise SelectionError(f"A stored answer (the window at frame {start}) does not "
+                                     "fit this track and query; nothing was restored.")
+            taken.append(start)
+            history.append(Answer(self._candidate(start, float(distance)), bool(is_match),
+                                  bool(auto), None if page is None else int(page)))
+        self._history, self._pending, self._finished = history, None, bool(finished)
 
 
 def query_window_frames(features: FeatureTrack, start_s: float,

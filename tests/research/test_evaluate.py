@@ -65,3 +65,34 @@ def test_auto_accept_is_measured_per_threshold(tiny_dataset):
     nothing = rows[("all", 1.0)]  # accepting nothing: only the one manual answer counts
     assert nothing.answers == 1.0
     assert nothing.precision == 1.0 or math.isnan(nothing.precision)
+
+
+def test_batch_review_is_reported_next_to_one_at_a_time(tiny_dataset):
+    from loopfind_core.research.reports import format_effort
+
+    plain = evaluate_dataset(tiny_dataset, EvaluationConfig(strategies=("active",), jobs=1))
+    report = evaluate_dataset(tiny_dataset,
+                              EvaluationConfig(strategies=("active",), jobs=1, batch=3))
+    one = [r for r in report.rows if r.review == "one"]
+    assert one == list(plain.rows), "one-at-a-time numbers are unchanged by batch review"
+    assert [s for s in report.sounds if s.review == "one"] == list(plain.sounds)
+    batch = {(r.category, r.genre): r for r in report.rows if r.review == "batch3"}
+    pooled = batch[("all", "all")]
+    assert pooled.n_sounds == 2 and pooled.recall == pytest.approx(1.0)
+    # every window shown is an answer; a page of 3 shows ≥ 1 window: pages ≤ answers
+    assert pooled.answers_per_found >= 1.0 and pooled.pages_per_found <= pooled.answers_per_found
+    for sound in (s for s in report.sounds if s.review == "batch3"):
+        assert sound.pages <= sound.answers <= 3 * sound.pages
+        assert sound.pages >= 5, "patience 5: five pages with nothing ticked end the hunt"
+    one_pooled = next(r for r in one if r.category == "all" and r.genre == "all")
+    assert one_pooled.pages_per_found == one_pooled.answers_per_found  # a card is a page of one
+    effort = format_effort(report)
+    assert "mfcc/active batch3" in effort and "pages/found" in effort
+    assert "pages/found" not in format_effort(plain), "the table is unchanged without batches"
+
+
+def test_batch_size_is_checked(tiny_dataset):
+    from loopfind_core.base.errors import SelectionError
+
+    with pytest.raises(SelectionError, match="batch"):
+        evaluate_dataset(tiny_dataset, EvaluationConfig(batch=-1, jobs=1))

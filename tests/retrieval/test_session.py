@@ -198,3 +198,175 @@ def test_refined_starts_are_finer_than_a_frame(planted, planted_mfcc):
     assert np.mean(refined_errors) < np.mean(frame_errors)
     assert max(refined_errors) < 0.006  # a quarter of a 23 ms frame
     assert session.refined_start_s(session.query) == planted.sound_starts_s[0]
+
+
+# ----- batch review: next_batch / answer_batch -------------------------------------------------
+
+
+def test_a_naive_batch_is_the_next_proposals_one_at_a_time(planted_mfcc):
+    """The naive scores never change, so a page of 8 is exactly the next 8 single proposals."""
+    batch = RetrievalSession(planted_mfcc, 3.1, 0.6, strategy="naive").next_batch(8)
+    session = RetrievalSession(planted_mfcc, 3.1, 0.6, strategy="naive", patience=10)
+    singles = []
+    for _ in range(8):
+        singles.append(session.propose())
+        session.answer(len(singles) % 3 == 0)
+    assert [c.start_frame for c in batch] == [c.start_frame for c in singles]
+
+
+def test_batch_review_finds_the_planted_copies(planted, planted_mfcc):
+    session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
+    pages = 0
+    while batch := session.next_batch(12):
+        session.answer_batch([(c, is_planted(c, planted)) for c in batch])
+        pages += 1
+    found = sorted(c.start_s for c in session.found)
+    np.testing.assert_allclose(found, planted.sound_starts_s[1:], atol=0.05)
+    # the copies are on page 1; then 5 empty pages spend the patience of 5
+    assert pages == 6 and session.done and session.patience_left == 0
+    assert [a.page for a in session.history] == [p for p in range(6) for _ in range(12)]
+
+
+def test_patience_counts_a_page_with_nothing_ticked_as_one_no(planted_mfcc):
+    session = RetrievalSession(planted_mfcc, 3.1, 0.6, patience=2)
+    session.answer(False)  # one at a time: one no
+    batch = session.next_batch(5)
+    session.answer_batch([(c, i == 4) for i, c in enumerate(batch)])  # 4 no's, one yes: free
+    assert len(session.rejected) == 5 and session.patience_left == 1
+    session.answer_batch([(c, False) for c in session.next_batch(5)])  # an empty page: one no
+    assert session.patience_left == 0 and session.done and session.next_batch(5) == []
+    with pytest.raises(SelectionError, match="done"):
+        session.answer_batch([(batch[0], True)])
+    session.undo()  # the empty page's last answer: its other four are still an empty page
+    assert session.patience_left == 0
+    for _ in range(4):
+        session.undo()
+    assert session.patience_left == 1 and not session.done
+
+
+def test_a_page_submitted_twice_is_refused_and_nothing_recorded(planted_mfcc):
+    session = RetrievalSession(planted_mfcc, 3.1, 0.6)
+    batch = session.next_batch(4)
+    session.answer_batch([(c, True) for c in batch])
+    history = session.history
+    with pytest.raises(SelectionError, match="answered already"):
+        session.answer_batch([(session.propose(), True), (batch[-1], True)])
+    assert session.history == history
+    session.answer_batch([])  # an empty page records nothing
+    assert session.history == history
+    with pytest.raises(SelectionError, match="at least one"):
+        session.next_batch(0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 3),
+    strategy=st.sampled_from(["naive", "active"]),
+    length_s=st.sampled_from([0.3, 1.0, 2.5]),
+    size=st.integers(1, 14),
+    singles=st.lists(st.booleans(), max_size=3),
+    pages=st.lists(st.lists(st.booleans(), max_size=14), max_size=4),
+)
+def test_any_batch_sequence_keeps_invariants(seed, strategy, length_s, size, singles, pages):
+    session = RetrievalSession(small_track(seed), 2.0, length_s, patience=3, strategy=strategy)
+    window = session.window_frames
+    for yes in singles:  # a few answers one at a time first: a batch follows any history
+        if session.propose() is not None:
+            session.answer(yes)
+    snapshots = []
+    for ticks in pages:
+        before = session.history
+        batch = session.next_batch(size)
+        assert session.history == before, "next_batch changes nothing"
+        assert session.next_batch(size) == batch, "deterministic"
+        assert session.next_batch(1) == ([session.propose()] if batch else [])
+        if not batch:
+            assert session.done
+            break
+        assert batch[0] == session.propose() and len(batch) <= size
+        starts = [session.query_frame] + [a.candidate.start_frame for a in before]
+        starts += [c.start_frame for c in batch]
+        for i, a in enumerate(starts):
+            for b in starts[i + 1 :]:
+                assert window - abs(a - b) <= window / 2  # never more than half overlapping
+        decisions = [(c, ticks[i] if i < len(ticks) else False) for i, c in enumerate(batch)]
+        spent = session.patience - session.patience_left
+        session.answer_batch(decisions)
+        recorded = session.history[len(before):]
+        assert [(a.candidate, a.is_match, a.auto) for a in recorded] == [
+            (c, yes, False) for c, yes in decisions]  # recorded exactly, in order
+        assert len({a.page for a in recorded}) == 1 and recorded[0].page is not None
+        empty = not any(yes for _, yes in decisions)
+        assert session.patience - session.patience_left == min(session.patience, spent + empty)
+        snapshots.append((before, batch))
+    for before, batch in reversed(snapshots):  # undo takes them back one by one
+        for _ in batch:
+            session.undo()
+        assert session.history == before
+        assert session.next_batch(size) == batch, "undoing a page brings the page back"
+
+
+
+# ----- branches: the next candidate after each action, computed ahead --------------------------
+
+
+def replayed(seed, length_s, patience, strategy, history, finished) -> RetrievalSession:
+    """A fresh session brought to the same state by the same answers."""
+    session = RetrievalSession(small_track(seed), 2.0, length_s, patience=patience,
+                               strategy=strategy)
+    for answer in history:
+        assert session.propose() == answer.candidate
+        session.answer(answer.is_match)
+    if finished:
+        session.finish()
+    return session
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 3),
+    strategy=st.sampled_from(["naive", "active"]),
+    length_s=st.sampled_from([0.3, 1.0, 2.5]),
+    patience=st.integers(1, 4),
+    actions=st.lists(st.sampled_from(["yes", "no", "undo", "finish"]), max_size=30),
+)
+def test_branches_are_what_each_action_then_proposes(seed, strategy, length_s, patience,
+                                                     actions):
+    """After any sequence of actions, branches() changes nothing observable and equals what
+    answer(True), answer(False) and undo() each lead propose() to return."""
+    session = RetrievalSession(small_track(seed), 2.0, length_s, patience=patience,
+                               strategy=strategy)
+    for action in actions:
+        state = (session.history, session._finished)
+        pending, patience_left = session.propose(), session.patience_left
+        predicted = session.branches()
+        assert (session.history, session._finished) == state, "branches() changes nothing"
+        assert (session.propose(), session.patience_left) == (pending, patience_left)
+        assert session.branches() == predicted, "deterministic"
+        for yes, expected in ((True, predicted.yes), (False, predicted.no)):
+            twin = replayed(seed, length_s, patience, strategy, *state)
+            if pending is None:
+                assert expected is None
+            else:
+                twin.answer(yes)
+                assert twin.propose() == expected
+        twin = replayed(seed, length_s, patience, strategy, *state)
+        assert twin.undo() == predicted.undo
+        if action == "undo":
+            session.undo()
+        elif action == "finish":
+            session.finish()
+        elif session.propose() is not None:
+            session.answer(action == "yes")
+
+
+def test_branches_of_a_planted_hunt(planted, planted_mfcc):
+    session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
+    assert session.branches().undo is None, "nothing to take back yet"
+    first = session.propose()
+    after_yes, after_no, _ = session.branches()
+    assert after_yes is not None and after_no is not None
+    session.answer(True)
+    assert session.propose() == after_yes and session.branches().undo == first
+    session.finish()
+    assert session.branches() == (None, None, after_yes), "undo brings back the pending one"

@@ -1,0 +1,167 @@
+"""Batch review: judge the next 12 candidates of a hunt at once, for sounds with many
+occurrences.
+
+:func:`review_panel` is what the Hunt page places: a choice between the one-at-a-time
+:func:`~loopfind_app.hunt_panel.hunt_panel` and :func:`batch_review`. The batch view draws
+``RetrievalSession.next_batch(12)`` as a grid; each cell has the window's time and similarity,
+its picture (the view's ``picture`` hook, as on the cards), a player that starts a second
+before the window, and a check box "Is this the sound?" (ticked for none). "Submit these 12"
+records the page with ``answer_batch``: every window is an answer (ticked = yes), and a page
+with nothing ticked costs one 'no' of patience. The timeline and the found table follow.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from loopfind_app import state
+from loopfind_app.hunt_panel import (
+    FOUND_CAPTION,
+    HuntView,
+    Place,
+    found_rows,
+    hunt_panel,
+    place_label,
+)
+from loopfind_core.base.errors import SelectionError
+from loopfind_core.retrieval.session import Candidate, RetrievalSession
+
+BATCH_SIZE = 12
+CONTEXT_S = 1.0  # each player starts this long before its window
+GRID_COLUMNS = 3
+ONE_AT_A_TIME = "One at a time"
+BATCH = f"Review {BATCH_SIZE} at a time"
+BATCH_CAPTION = (
+    f"Tick every window that is the sound, then submit. Each player starts {CONTEXT_S:.0f} s "
+    "before its window. Every window on the page counts as an answer; a page with nothing "
+    "ticked counts as one ‘no’ against patience."
+)
+
+
+def review_panel(session: RetrievalSession, view: HuntView) -> None:
+    """A choice of how to answer (one candidate at a time, or a page of 12), then that panel."""
+    mode = st.segmented_control(
+        "Answer", (ONE_AT_A_TIME, BATCH), default=ONE_AT_A_TIME, required=True,
+        key=view.key("review_mode"),
+        help=f"{BATCH}: judge a page of the next {BATCH_SIZE} candidates at once — quicker "
+             "for a sound with many occurrences, such as a loop.")
+    if mode == BATCH:
+        batch_review(session, view)
+    else:
+        hunt_panel(session, view)
+
+
+def with_context(place: Place, context_s: float = CONTEXT_S) -> Place:
+    """The same window, starting ``context_s`` earlier (never before the track's start)."""
+    return Place(max(0.0, place.start_s - context_s), place.end_s, place.track)
+
+
+def tick_key(view: HuntView, session: RetrievalSession, candidate: Candidate) -> str:
+    """The check box of ``candidate`` on the page shown after ``len(session.history)``
+    answers: a new page gets new, unticked boxes."""
+    return view.key(f"batch_tick_{len(session.history)}_{candidate.start_frame}")
+
+
+# ----- the callbacks: they run before the view reruns ------------------------------------------
+
+
+def _submit(session: RetrievalSession, batch: list[Candidate], keys: list[str]) -> None:
+    if session.next_batch(len(batch)) != batch:  # a second click: the page is answered
+        return
+    decisions = [(c, bool(st.session_state.get(k, False))) for c, k in zip(batch, keys)]
+    try:
+        session.answer_batch(decisions)
+    except SelectionError:  # the hunt changed under the page: it is drawn again
+        pass
+
+
+def _undo_page(session: RetrievalSession) -> None:
+    """Take back the last page (or the last single answer; or reopen a finished hunt)."""
+    history = session.history
+    session.undo()
+    if len(session.history) < len(history) and history[-1].page is not None:
+        while session.history and session.history[-1].page == history[-1].page:
+            session.undo()
+
+
+def _finish(session: RetrievalSession) -> None:
+    session.finish()
+
+
+# ----- the view --------------------------------------------------------------------------------
+
+
+@st.fragment
+def batch_review(session: RetrievalSession, view: HuntView) -> None:
+    """The next page of candidates, its buttons, the timeline and the found table; it reruns
+    alone when a page is submitted."""
+    state.save_workspace()  # a submitted page is on disk before it is drawn
+    batch = session.next_batch(BATCH_SIZE)
+    _metrics(session, view)
+    query_column, note = st.columns([1, GRID_COLUMNS - 1], vertical_alignment="center")
+    with query_column, st.container(border=True):
+        query = view.place(session.query)
+        st.markdown(f"**Query** · {place_label(query)}")
+        view.picture(query, view.key("batch_query_mel"))
+        view.play(query)
+    with note:
+        if batch:
+            st.caption(BATCH_CAPTION)
+        else:
+            st.markdown(f"**Hunt finished** · {1 + len(session.found)} occurrences marked")
+            if view.finished_hint:
+                st.caption(view.finished_hint)
+    keys = [tick_key(view, session, c) for c in batch]
+    if batch:
+        _grid(session, batch, keys, view)
+    submit, undo, done, _ = st.columns([1.6, 1, 1, 1.4])
+    submit.button(f"Submit these {len(batch)}" if batch else "Submit", type="primary",
+                  key=view.key("batch_submit"), icon=":material/done_all:",
+                  disabled=not batch, on_click=_submit, args=(session, batch, keys),
+                  use_container_width=True)
+    undo.button("Undo page", key=view.key("batch_undo"), icon=":material/undo:",
+                disabled=not session.history and bool(batch), on_click=_undo_page,
+                args=(session,), use_container_width=True)
+    done.button("Done", key=view.key("batch_done"), icon=":material/flag:", disabled=not batch,
+                on_click=_finish, args=(session,), use_container_width=True)
+    candidate = batch[0] if batch else None
+    view.before_table(session, candidate)
+    st.caption(FOUND_CAPTION)
+    st.dataframe(pd.DataFrame(found_rows(session, view.place)), hide_index=True,
+                 key=view.key("batch_found_table"),
+                 column_config={"similarity": st.column_config.ProgressColumn(
+                     "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+    view.after_table(session, candidate)
+
+
+def _metrics(session: RetrievalSession, view: HuntView) -> None:
+    extra = list(view.extra_metrics())
+    columns = st.columns([1, 1, 1, *[1] * len(extra), 2])
+    columns[0].metric("Occurrences", 1 + len(session.found),
+                      help="the query and every confirmed one")
+    own = [a for a in session.history if not a.auto]
+    columns[1].metric("Answers", len(own), help="every window you judged, ticked or not")
+    columns[2].metric("Pages", len({a.page for a in own if a.page is not None}),
+                      help=f"pages of up to {BATCH_SIZE} you submitted")
+    for column, metric in zip(columns[3:], extra):
+        column.metric(metric.label, metric.value, help=metric.help or None)
+    with columns[-1]:
+        st.caption(f"Patience: {session.patience_left} of {session.patience} ‘no’ left "
+                   "(an empty page is one)")
+        st.progress(session.patience_left / session.patience)
+
+
+def _grid(session: RetrievalSession, batch: list[Candidate], keys: list[str],
+          view: HuntView) -> None:
+    for row in range(0, len(batch), GRID_COLUMNS):
+        columns = st.columns(GRID_COLUMNS)
+        for column, i in zip(columns, range(row, min(row + GRID_COLUMNS, len(batch)))):
+            candidate = batch[i]
+            place = view.place(candidate)
+            with column, st.container(border=True):
+                st.markdown(f"**{i + 1}** · {place_label(place)} · "
+                            f"similarity {session.confidence(candidate):.0%}")
+                view.picture(place, view.key(f"batch_mel_{i}"))
+                view.play(with_context(place))
+                st.checkbox("Is this the sound?", key=keys[i])
