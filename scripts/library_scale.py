@@ -47,7 +47,12 @@ from loopfind_core.corpus.dataset import Annotation, Occurrence, read_dataset, w
 from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, matching_occurrence  # noqa: E402
 from loopfind_core.library.hunt import hunt_library, open_library  # noqa: E402
 from loopfind_core.library.manifest import read_index_manifest  # noqa: E402
-from loopfind_core.library.vector_index import shortlist, track_values  # noqa: E402
+from loopfind_core.library.vector_index import (  # noqa: E402
+    describe_vectors,
+    shortlist,
+    track_values,
+    update_vector_index,
+)
 
 
 def split_corpus(bench: Path, out: Path) -> None:
@@ -216,27 +221,25 @@ def derived_track(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def derive_tracks(index: Path, prefix: str, tracks: int, seed: int = 0) -> None:
-    import hashlib
+    """Add feature-level distractors derived from the tracks under ``prefix`` until the index
+    holds ``tracks`` of them, then bring the vector index up to date."""
+    from loopfind_core.library.store import add_feature_tracks
+    from loopfind_core.library.vector_index import track_values, update_vector_index
 
-    from loopfind_core.library.manifest import FEATURES_FOLDER, INDEX_FILE
-    from loopfind_core.library.vector_index import build_vector_index
-
-    manifest = json.loads((index / INDEX_FILE).read_text())
-    sources = sorted(n for n in manifest["tracks"] if n.startswith(prefix))
+    listed = read_index_manifest(index)["tracks"]
+    sources = sorted(n for n in listed if n.startswith(prefix))
     rng = np.random.default_rng(seed)
+    derived = []
     for n in range(tracks - len(sources)):
-        source = manifest["tracks"][sources[n % len(sources)]]
-        values = np.load(index / FEATURES_FOLDER / f"{source['hash']}.npy")
-        derived = derived_track(values.astype(np.float32), rng).astype(np.float16)
-        digest = hashlib.sha256(derived.tobytes()).hexdigest()
-        np.save(index / FEATURES_FOLDER / f"{digest}.npy", derived)
-        name = f"derived/{Path(sources[n % len(sources)]).stem}_v{n}.flac"
-        manifest["tracks"][name] = {"hash": digest, "size": 0, "mtime_ns": 0,
-                                    "frames": len(derived), "duration_s": source["duration_s"]}
-    (index / INDEX_FILE).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    report = build_vector_index(index)
-    hours = sum(r["duration_s"] for r in manifest["tracks"].values()) / 3600
-    print(f"{len(manifest['tracks'])} tracks, {hours:.1f} h; vector index {report}")
+        source = sources[n % len(sources)]
+        values = derived_track(track_values(index, source).astype(np.float32), rng)
+        derived.append((f"derived/{Path(source).stem}_v{n}.flac", values,
+                        listed[source]["duration_s"]))
+    add_feature_tracks(index, derived)
+    report = update_vector_index(index)
+    listed = read_index_manifest(index)["tracks"]
+    hours = sum(r["duration_s"] for r in listed.values()) / 3600
+    print(f"{len(listed)} tracks, {hours:.1f} h; vector index {report}")
 
 
 def main() -> None:
@@ -267,33 +270,17 @@ def main() -> None:
         split_corpus(args.bench, args.out)
         return
     if args.command == "rebuild":
-        from loopfind_core.library.vector_index import build_vector_index
-
-        print(build_vector_index(args.index, args.factory))
+        print(update_vector_index(args.index, args.factory, rebuild=True))
         return
     if args.command == "derive":
         derive_tracks(args.index, args.prefix, args.tracks)
         return
     result = measure(args.split, args.index, [int(s) for s in args.shortlists.split(",")],
                      [int(s) for s in args.hunts.split(",")], args.per_category)
-    result["vectors"] = asdict(_vector_summary(args.index))
+    result["vectors"] = asdict(describe_vectors(args.index))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
-
-
-@dataclass(frozen=True)
-class _VectorSummary:
-    factory: str
-    blocks: int
-    tracks: int
-    bytes: int
-
-
-def _vector_summary(index: Path) -> _VectorSummary:
-    manifest = json.loads((index / "vectors.json").read_text())
-    return _VectorSummary(manifest["factory"], sum(t[3] for t in manifest["tracks"]),
-                          len(manifest["tracks"]), (index / "vectors.faiss").stat().st_size)
 
 
 if __name__ == "__main__":

@@ -225,7 +225,8 @@ def test_the_vector_index_follows_the_tracks(library_folder, tmp_path, monkeypat
     hunt = hunt_library(copy_index, "a.wav", 3.1, 0.6, shortlist_tracks=3)
     assert {"b.wav", "e.wav"} <= {t.name for t in hunt.library.tracks}
     (copy_folder / "e.wav").unlink()
-    (copy_index / "vectors.json").write_text("{broken")
+    for vectors_file in copy_index.glob("vectors-*.faiss"):  # the vector index lost
+        vectors_file.unlink()
     assert not vector_index.vectors_are_current(copy_index)
     with pytest.raises(LoopfindError, match="run `index`"):
         hunt_library(copy_index, "a.wav", 3.1, 0.6)

@@ -19,17 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from loopfind_core.base.audio import Audio
-from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.errors import DatasetError, SelectionError
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.features.registry import extract_features
 from loopfind_core.features.track import FeatureTrack, frame_grid
-from loopfind_core.library.manifest import (
-    FEATURES_FOLDER,
-    is_track,
-    read_index_manifest,
-    track_hashes,
-    track_with_hash,
+from loopfind_core.library.database import (
+    connect,
+    feature_path,
+    read_settings,
+    read_tracks,
+    transaction,
 )
+from loopfind_core.library.manifest import index_summary, indexed_track, is_track, open_index
 from loopfind_core.library.vector_index import (
     DEFAULT_SHORTLIST_TRACKS,
     Shortlist,
@@ -104,20 +105,32 @@ class Library:
 
 
 def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library:
-    """Load an index (every track, or only ``names``) as one :class:`Library`."""
-    out = Path(out)
-    manifest = read_index_manifest(out)
-    pieces, tracks, first = [], [], 0
-    for name in sorted(manifest["tracks"]):
-        if names is not None and name not in names:
-            continue
-        values = np.load(out / FEATURES_FOLDER / f"{manifest['tracks'][name]['hash']}.npy")
-        pieces.append(values.astype(np.float32))
-        tracks.append(LibraryTrack(name, first, len(values)))
-        first += len(values)
-    features = FeatureTrack(manifest["kind"], np.ascontiguousarray(np.vstack(pieces)),
-                            FRAME_RATE_HZ)
-    return Library(features, tuple(tracks), manifest["kind"], manifest["whiten"])
+    """Load an index (every track, or only ``names``) as one :class:`Library`: each track's
+    memory-mapped features copied once into one float32 array.
+
+    Raises:
+        DatasetError: no readable index with tracks; SelectionError: none of ``names`` is
+            indexed."""
+    out = open_index(out)
+    with connect(out) as connection, transaction(connection, write=False):
+        settings = read_settings(connection)
+        rows = read_tracks(connection)
+    if not rows:
+        raise DatasetError(f"{out} holds no Loopfind index (run `index` first).")
+    if names is not None:
+        wanted = set(names)
+        rows = [row for row in rows if row.path in wanted]
+        if not rows:
+            raise SelectionError("None of the tracks asked for is in the index.")
+    stored = [np.load(feature_path(out, row.hash), mmap_mode="r") for row in rows]
+    values = np.empty((sum(len(v) for v in stored), stored[0].shape[1]), dtype=np.float32)
+    tracks, first = [], 0
+    for row, track_values_ in zip(rows, stored, strict=True):
+        values[first : first + len(track_values_)] = track_values_
+        tracks.append(LibraryTrack(row.path, first, len(track_values_)))
+        first += len(track_values_)
+    features = FeatureTrack(settings["kind"], values, FRAME_RATE_HZ)
+    return Library(features, tuple(tracks), settings["kind"], settings["whiten"])
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,7 @@ def hunt_library(
     the index's kind and whitening) are given, a track outside it, searched together with the
     library. ``shortlist_tracks`` > 0: search exactly only the tracks the vector index lists
     first (:func:`~loopfind_core.library.vector_index.shortlist`); 0: every indexed track."""
-    out = Path(out)
+    out = open_index(out)
     if shortlist_tracks < 0:
         raise SelectionError(f"The shortlist size must be 0 (all tracks) or more, "
                              f"not {shortlist_tracks}.")
@@ -220,11 +233,11 @@ def hunt_selection(
     options = {"shortlist_tracks": shortlist_tracks, "patience": patience, "strategy": strategy}
     if isinstance(query, str):
         return hunt_library(index_dir, query, start_s, duration_s, **options)
-    manifest = read_index_manifest(index_dir)
-    indexed = track_with_hash(track_hashes(manifest), query.content_hash)
+    summary = index_summary(index_dir)  # raises when there is no index
+    indexed = indexed_track(index_dir, query.content_hash)
     if indexed is not None:
         return hunt_library(index_dir, indexed, start_s, duration_s, **options)
-    kind, whiten = manifest["kind"], manifest["whiten"]
+    kind, whiten = summary.kind, summary.whiten
     features = (query_features(kind, whiten) if query_features is not None
                 else extract_features(query, kind, whiten=whiten))
     hunt = hunt_library(index_dir, query.name or "query", start_s, duration_s,
