@@ -3,6 +3,8 @@
 The app keeps one :class:`Workspace` per browser session; the CLI and tests use it directly.
 Features and window searches come from callables so a caller can share them between
 workspaces (the app caches them per audio content hash); by default they are computed here.
+:meth:`Workspace.snapshot` and :meth:`Workspace.restore` turn the work into plain data and back
+(what :mod:`.workspace_store` keeps, so a hunt survives a reload or a server restart).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from functools import cached_property
 
 from loopfind_core.base.audio import Audio
 from loopfind_core.base.beats import BeatGrid, estimate_beats
-from loopfind_core.base.errors import SelectionError
+from loopfind_core.base.errors import LoopfindError, SelectionError
 from loopfind_core.base.spectrogram import HOP_LENGTH
 from loopfind_core.corpus.dataset import SoundTruth
 from loopfind_core.corpus.truth import matching_sound
@@ -62,6 +64,57 @@ class Hunt:
     @property
     def events(self) -> list[Event]:
         return session_events(self.session, self.sound)
+
+
+@dataclass(frozen=True)
+class AnswerSnapshot:
+    """One answer of a hunt as plain data: the window's start frame, its score when proposed,
+    the verdict, whether it was automatic, its reviewed page (None: one at a time)."""
+
+    start_frame: int
+    distance: float
+    is_match: bool
+    auto: bool = False
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class HuntSnapshot:
+    """A hunt as plain data: what it hunts with and how, and every answer in order."""
+
+    sound: str
+    kind: str
+    strategy: str
+    patience: int
+    whiten: float | None
+    query_start_s: float  # exact
+    query_duration_s: float  # the query window's length (a whole number of frames)
+    finished: bool = False
+    answers: tuple[AnswerSnapshot, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkspaceSnapshot:
+    """A workspace's work as plain data (the track is the caller's: see :mod:`.workspace_store`)."""
+
+    selection: Selection | None = None
+    whiten: float | None = DEFAULT_WHITENING_SHRINKAGE
+    latency_offset_ms: float = 0.0
+    current: str | None = None
+    hunts: tuple[HuntSnapshot, ...] = ()
+
+    @property
+    def n_answers(self) -> int:
+        return sum(len(h.answers) for h in self.hunts)
+
+
+def hunt_snapshot(hunt: Hunt) -> HuntSnapshot:
+    session = hunt.session
+    return HuntSnapshot(
+        hunt.sound, hunt.kind, session.strategy, session.patience, hunt.whiten,
+        session.query_start_s, session.query.duration_s, session.finished,
+        tuple(AnswerSnapshot(a.candidate.start_frame, a.candidate.distance, a.is_match, a.auto,
+                             a.page) for a in session.history))
 
 
 def clean_sound_name(name: str, fallback: str) -> str:
@@ -197,3 +250,50 @@ class Workspace:
         events = [dataclasses.replace(e, start_s=max(0.0, e.start_s + shift_s)) if shift_s
                   else e for hunt in self.hunts.values() for e in hunt.events]
         return sorted(events, key=lambda e: (e.start_s, e.sound))
+
+    # ----- a snapshot to store, and back -----
+    def snapshot(self) -> WorkspaceSnapshot:
+        """The selection, settings and every hunt with every answer, as plain data."""
+        return WorkspaceSnapshot(self.selection, self.whiten, self.latency_offset_ms,
+                                 self.current, tuple(hunt_snapshot(h) for h in self.hunts.values()))
+
+    def restore(self, snapshot: WorkspaceSnapshot) -> list[str]:
+        """Put a snapshot of this track's workspace back: the selection, the settings, and each
+        hunt rebuilt from its settings with its answers replayed exactly
+        (:meth:`~loopfind_core.retrieval.session.RetrievalSession.replay`), so it proposes
+        what it proposed before. What does not fit the track is left out, not fatal.
+
+        Returns:
+            One sentence per part left out (empty when everything came back).
+        """
+        problems: list[str] = []
+        if snapshot.selection is not None:
+            try:
+                self.select(snapshot.selection.start_s, snapshot.selection.duration_s)
+            except SelectionError as error:
+                problems.append(f"The selection was left out: {error}")
+        self.whiten = snapshot.whiten
+        try:
+            self.set_latency_offset(snapshot.latency_offset_ms)
+        except SelectionError as error:
+            problems.append(f"The latency offset was left out: {error}")
+        self.hunts = {}
+        for stored in snapshot.hunts:
+            try:
+                self.hunts[stored.sound] = self._restored_hunt(stored)
+            except LoopfindError as error:
+                problems.append(f"The hunt “{stored.sound}” was left out: {error}")
+        self.current = (snapshot.current if snapshot.current in self.hunts
+                        else next(reversed(self.hunts), None))
+        return problems
+
+    def _restored_hunt(self, stored: HuntSnapshot) -> Hunt:
+        track = self.feature_track(stored.kind, stored.whiten)
+        _, window_frames = query_window_frames(track, stored.query_start_s,
+                                               stored.query_duration_s)
+        search = self.searches(track, stored.whiten, window_frames) if self.searches else None
+        session = RetrievalSession(track, stored.query_start_s, stored.query_duration_s,
+                                   stored.patience, stored.strategy, search=search)
+        session.replay([(a.start_frame, a.distance, a.is_match, a.auto, a.page)
+                        for a in stored.answers], finished=stored.finished)
+        return Hunt(stored.sound, stored.kind, stored.strategy, session, stored.whiten)
