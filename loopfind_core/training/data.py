@@ -148,10 +148,18 @@ def load_training_audio(
     return tracks
 
 
-def input_normalization(tracks: Sequence[TrackMel]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-bin mean and standard deviation (dB) over every training frame."""
-    total = sum(t.mel_db.shape[1] for t in tracks)
-    mean = sum(t.mel_db.sum(axis=1, dtype=np.float64) for t in tracks) / total
-    square = sum((t.mel_db.astype(np.float64) ** 2).sum(axis=1) for t in tracks) / total
-    std = np.sqrt(np.maximum(square - mean**2, 0.0)) + MIN_STD_DB
+def mel_moments(tracks: Sequence[TrackMel]) -> np.ndarray:
+    """[frames, Σ x per bin…, Σ x² per bin…] (float64) over every frame of ``tracks``: sums,
+    so the moments of several ranks' shares add up to those of all the training data."""
+    frames = sum(t.mel_db.shape[1] for t in tracks)
+    total = sum(t.mel_db.sum(axis=1, dtype=np.float64) for t in tracks)
+    square = sum((t.mel_db.astype(np.float64) ** 2).sum(axis=1) for t in tracks)
+    return np.concatenate([[float(frames)], total, square])
+
+
+def normalization_from_moments(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bin mean and standard deviation (dB) from :func:`mel_moments` (summed over ranks)."""
+    frames, (total, square) = moments[0], np.split(moments[1:], 2)
+    mean = total / frames
+    std = np.sqrt(np.maximum(square / frames - mean**2, 0.0)) + MIN_STD_DB
     return mean.astype(np.float32), std.astype(np.float32)

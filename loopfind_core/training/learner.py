@@ -42,6 +42,12 @@ class Learner(nn.Module):
         total = parts.get("byol", 0.0) + config.ae_weight * parts.get("ae", 0.0)
         return total, parts
 
+    def unused_heads(self, losses: tuple[str, ...]) -> list[nn.Module]:
+        """The heads no loss in ``losses`` reaches: the decoder without ``ae``, the projector
+        and predictor without ``byol``."""
+        unused = [] if "ae" in losses else [self.decoder]
+        return unused + ([] if "byol" in losses else [self.projector, self.predictor])
+
 
 def byol_loss(online: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Normalised squared error per frame, (batch, channels, frames) → scalar: 2 − 2·cos."""

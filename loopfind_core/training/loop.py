@@ -24,7 +24,10 @@ With ``ae_input="view"`` the autoencoder reconstructs the clean excerpt from an 
 (a denoising autoencoder); the paper's ``"clean"`` reconstructs the excerpt from itself.
 
 Runs on CUDA when present, else the CPU; under ``torchrun`` it trains with
-DistributedDataParallel (NCCL on GPUs, gloo on CPUs), each rank drawing its own excerpts.
+DistributedDataParallel (NCCL on GPUs, gloo on CPUs): each rank loads its own share of the
+files (:func:`shard`) and draws its excerpts from it, the input normalisation is summed over
+all ranks, the heads the chosen losses leave unused are frozen (DDP would otherwise wait for
+their gradients), and only the first rank reports progress and writes files.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from torch import nn
 from loopfind_core import __version__
 from loopfind_core.base.audio import audio_files
 from loopfind_core.base.device import best_device
-from loopfind_core.base.errors import ConfigurationError
+from loopfind_core.base.errors import ConfigurationError, DatasetError
 from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.features.encoder import (
@@ -54,7 +57,12 @@ from loopfind_core.features.encoder import (
     weights_digest,
 )
 from loopfind_core.training.config import TrainConfig
-from loopfind_core.training.data import input_normalization, load_training_audio
+from loopfind_core.training.data import (
+    TrackMel,
+    load_training_audio,
+    mel_moments,
+    normalization_from_moments,
+)
 from loopfind_core.training.learner import Learner, update_moving_average
 from loopfind_core.training.views import make_view, sample_batch
 
@@ -72,6 +80,7 @@ class TrainResult:
     final_losses: dict[str, float]
     seconds: float
     weights_digest: str  # sha256 of the encoder's weights on this rank
+    wrote: bool = True  # whether this process wrote the checkpoint (under DDP: the first rank)
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class _Distributed:
     rank: int
     world_size: int
     device: torch.device
+    owns_group: bool = False  # this call started the process group (and so ends it)
 
 
 def _init_distributed(device: str | None) -> _Distributed:
@@ -91,9 +101,60 @@ def _init_distributed(device: str | None) -> _Distributed:
     if chosen.type == "cuda":
         chosen = torch.device("cuda", local_rank)
         torch.cuda.set_device(chosen)
-    if not dist.is_initialized():
+    owns_group = not dist.is_initialized()
+    if owns_group:
         dist.init_process_group(backend="nccl" if chosen.type == "cuda" else "gloo")
-    return _Distributed(dist.get_rank(), dist.get_world_size(), chosen)
+    return _Distributed(dist.get_rank(), dist.get_world_size(), chosen, owns_group)
+
+
+def shard(files: Sequence[Path], rank: int, world_size: int) -> list[Path]:
+    """The files rank ``rank`` of ``world_size`` loads and trains on: every ``world_size``-th
+    file of the sorted list from position ``rank`` on, so each file is read by one rank only.
+    With fewer files than ranks, rank r takes file r mod n: every rank has one file, shared by
+    several ranks, which draw different excerpts from it (their random streams differ)."""
+    if not files or len(files) >= world_size:
+        return list(files[rank::world_size])
+    return [files[rank % len(files)]]
+
+
+def _load_share(files: list[Path], config: TrainConfig, ddp: _Distributed,
+                progress: ProgressCallback) -> list[TrackMel]:
+    """This rank's training tracks. A rank left with no usable file stops every rank with the
+    same error, rather than leaving the others waiting for it."""
+    mine = shard(files, ddp.rank, ddp.world_size)
+    log.info("rank %d/%d: training on %d of %d files: %s", ddp.rank, ddp.world_size, len(mine),
+             len(files), ", ".join(p.name for p in mine))
+    error = None
+    try:
+        tracks = load_training_audio(
+            mine, config, progress if ddp.rank == 0 else no_progress,
+            jobs=(os.cpu_count() or 1) if ddp.world_size == 1 else 1,
+        )
+    except DatasetError as failure:
+        if ddp.world_size == 1:
+            raise
+        tracks, error = [], str(failure)
+    failures = [(rank, e) for rank, e in enumerate(_gather(error, ddp)) if e is not None]
+    if failures:
+        rank, message = failures[0]
+        raise DatasetError(f"Rank {rank} of {ddp.world_size} has nothing to train on among "
+                           f"its share of the {len(files)} files: {message}")
+    return tracks
+
+
+def _global_normalization(tracks: list[TrackMel], ddp: _Distributed):
+    """The input mean and std over every rank's frames (identical on every rank), and
+    {file name: frames} of all the ranks' training files (for the checkpoint's metadata)."""
+    moments = mel_moments(tracks)
+    if ddp.world_size > 1:
+        summed = torch.from_numpy(moments).to(ddp.device)
+        dist.all_reduce(summed)
+        moments = summed.cpu().numpy()
+    mean_np, std_np = normalization_from_moments(moments)
+    files: dict[str, int] = {}
+    for share in _gather({t.name: t.mel_db.shape[1] for t in tracks}, ddp):
+        files |= share  # a file shared by several ranks (fewer files than ranks) counts once
+    return mean_np, std_np, files
 
 
 def _train_state_path(out: Path) -> Path:
@@ -105,24 +166,31 @@ def train(
     device: str | None = None, resume: bool = False, progress: ProgressCallback = no_progress,
     description: str = "",
 ) -> TrainResult:
-    """Train an encoder on every audio file under ``data`` and write ``out``."""
+    """Train an encoder on every audio file under ``data`` and write ``out`` (under torchrun:
+    every rank trains, the first writes)."""
     config.check()
-    started = time.perf_counter()
-    out = Path(out)
     ddp = _init_distributed(device)
+    try:
+        return _train(data, Path(out), config, ddp, resume, progress, description)
+    finally:
+        if ddp.owns_group:
+            dist.destroy_process_group()
+
+
+def _train(data, out: Path, config: TrainConfig, ddp: _Distributed, resume: bool,
+           progress: ProgressCallback, description: str) -> TrainResult:
+    started = time.perf_counter()
     if config.batch % ddp.world_size:
         raise ConfigurationError(f"batch {config.batch} must divide among {ddp.world_size} ranks.")
-    files = audio_files(data)
-    tracks = load_training_audio(
-        files, config, progress if ddp.rank == 0 else no_progress,
-        jobs=(os.cpu_count() or 1) if ddp.world_size == 1 else 1,
-    )
-    mean_np, std_np = input_normalization(tracks)
+    tracks = _load_share(audio_files(data), config, ddp, progress)
+    mean_np, std_np, training_files = _global_normalization(tracks, ddp)
     mean = torch.from_numpy(mean_np)[None, :, None]  # (1, N_MELS, 1)
     std = torch.from_numpy(std_np)[None, :, None]
 
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     learner = Learner(config.encoder).to(ddp.device)
+    for unused in learner.unused_heads(config.losses):  # e.g. --losses ae: projector, predictor
+        unused.requires_grad_(False)  # no gradient to wait for (cheaper than find_unused_...)
     target_encoder = copy.deepcopy(learner.encoder).requires_grad_(False)
     target_projector = copy.deepcopy(learner.projector).requires_grad_(False)
     optimizer = torch.optim.Adam(learner.parameters(), lr=config.learning_rate)
@@ -135,6 +203,10 @@ def train(
         if state.get("config") != _config_record(config):
             raise ConfigurationError(
                 f"{state_path.name} was saved with other settings; not resuming.")
+        if state.get("world_size", ddp.world_size) != ddp.world_size:
+            raise ConfigurationError(
+                f"{state_path.name} was saved by {state['world_size']} ranks, not "
+                f"{ddp.world_size}: resume with as many (each rank has its own share).")
         learner.load_state_dict(state["learner"])
         target_encoder.load_state_dict(state["target_encoder"])
         target_projector.load_state_dict(state["target_projector"])
@@ -182,11 +254,11 @@ def train(
     digest = weights_digest(learner.encoder)
     log.info("rank %d/%d: final encoder weights sha256 %s", ddp.rank, ddp.world_size, digest)
     if ddp.rank == 0:
-        training_frames = sum(t.mel_db.shape[1] for t in tracks)
+        training_frames = sum(training_files.values())
         metadata = {
             "package_version": __version__,
             "training_data": description or ", ".join(map(str, data)),
-            "training_files": len(tracks),
+            "training_files": len(training_files),
             "training_hours": round(training_frames / FRAME_RATE_HZ / 3600, 3),
             "iterations": config.iters,
             "final_losses": losses,
@@ -201,7 +273,8 @@ def train(
         state_path.unlink(missing_ok=True)
     if ddp.world_size > 1:
         dist.barrier()
-    return TrainResult(out, config.iters, losses, time.perf_counter() - started, digest)
+    return TrainResult(out, config.iters, losses, time.perf_counter() - started, digest,
+                       wrote=ddp.rank == 0)
 
 
 def _config_record(config: TrainConfig) -> dict:
@@ -231,6 +304,7 @@ def _save_train_state(path, config, learner, target_encoder, target_projector, o
         return
     state = {
         "config": _config_record(config),
+        "world_size": ddp.world_size,
         "learner": learner.state_dict(),
         "target_encoder": target_encoder.state_dict(),
         "target_projector": target_projector.state_dict(),
