@@ -24,7 +24,7 @@ def torchrun_train(data: Path, out: Path, *options: str) -> subprocess.Completed
     return subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
          "-m", "loopfind_core", "-v", "train", "--data", str(data), "--out", str(out),
-         "--iters", "3", "--batch", "8", "--excerpt-frames", "32", "--aug", "noise,drop",
+         "--iters", "3", "--batch", "8", "--excerpt-frames", "32", "--aug", "noise,drop,mix",
          "--device", "cpu", *options],
         capture_output=True, text=True, timeout=300, env=env, cwd=out.parent,
     )
