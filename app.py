@@ -11,8 +11,7 @@ import logging
 
 import streamlit as st
 
-from loopfind_app import state
-from loopfind_app.text import format_time, plain
+from loopfind_app import sidebar, state
 from loopfind_core.base.errors import LoopfindError
 
 st.set_page_config(page_title="Loopfind", page_icon="🔁", layout="wide")
@@ -32,28 +31,31 @@ page = st.navigation(PAGES, position="top")
 with st.sidebar:
     st.markdown("### :material/repeat: Loopfind")
     st.caption("Point at one loop or sample; answer yes or no; every occurrence gets marked.")
-try:
-    ws = state.workspace()
-except LoopfindError as error:  # the demo could not be composed: say so, keep the app up
-    st.error(f"The demo track could not be prepared: {error}")
-    st.stop()
-with st.sidebar:
-    st.markdown(f"**Track:** {plain(ws.audio.name)}")
-    st.caption(f"{format_time(ws.audio.duration_s)} · "
-               f"{'demo, with ground truth' if ws.truth else 'your upload'}")
-    if ws.selection:
-        st.markdown(f"**Selection:** {format_time(ws.selection.start_s)} + "
-                    f"{ws.selection.duration_s:.2f} s")
-    if ws.hunts:
-        st.markdown("**Hunted:** " + ", ".join(
-            f"{plain(name)} ({1 + len(h.session.found)})"
-            for name, h in ws.hunts.items()))
+    summary_box = st.container()  # filled after the page ran: what the page changed shows
+
+state.save_workspace()  # what the callbacks changed is on disk before the page draws it
+if (offer := state.resume_offer()) is not None:  # a new tab of a browser that hunted before
+    with st.container(border=True, key="resume_offer"):
+        st.markdown(f"**Resume your last hunt?** {offer.text}")
+        resume, fresh, _ = st.columns([1.4, 1, 3])
+        resume.button("Resume your last hunt", type="primary", icon=":material/history:",
+                      on_click=state.resume, args=(offer.token,), use_container_width=True)
+        fresh.button("Start fresh", icon=":material/add:", on_click=state.dismiss_resume,
+                     args=(offer.token,), use_container_width=True)
 
 try:
     page.run()
+except state.DemoPending:  # a fresh machine's first minute: the demo is being composed
+    sidebar.demo_pending_note()
 except LoopfindError as error:
     st.error(str(error))
 except Exception:  # noqa: BLE001 — a bug must not show a traceback to a user
     logging.getLogger("loopfind.app").exception("page failed")
     st.error("Something went wrong on this page. Your track and hunts are kept; "
              "try again, or reload the page.")
+finally:  # also after st.stop(); a summary that fails must not hide the page
+    with summary_box:
+        try:
+            sidebar.summary()
+        except LoopfindError as error:
+            st.caption(str(error))

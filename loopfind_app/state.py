@@ -2,33 +2,57 @@
 
 - ``st.session_state`` holds one :class:`~loopfind_core.interactive.workspace.Workspace` per
   browser session: two browsers never see each other's selection or hunts.
+- That workspace is also kept on disk under this browser's token (the URL's ``?w=``, and
+  localStorage), so a reload or a server restart restores it and a new tab offers to resume it:
+  :func:`save_workspace` after every change (docs/reliability.md §5).
 - Per-track features and derived arrays are in ``st.cache_data``, keyed by the audio's content
   hash; the encoder and the device-side window searches are in ``st.cache_resource``. Every
   cache has an entry bound and a time to live, so memory stays flat as uploads come and go:
   each per-track cache holds at most a few entries per track for :data:`TRACKS_CACHED` tracks
   (measured over 100 uploads in docs/reliability.md §2).
+- The demo track is composed once per machine, in a background thread started by the first
+  visit (:func:`demo_track` raises :class:`DemoPending` meanwhile), so the first page opens
+  at once and offers an upload instead of a spinner.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
-from loopfind_app.text import display_name
+from loopfind_app.text import display_name, plain
 from loopfind_core.base.audio import Audio, audio_from_samples, clip_wav_bytes, load_audio
 from loopfind_core.base.beats import BeatGrid, estimate_beats
 from loopfind_core.base.errors import LoopfindError
 from loopfind_core.base.memory import release_freed_memory
+from loopfind_core.base.paths import cache_dir
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ, log_mel
 from loopfind_core.corpus.dataset import SoundTruth, read_dataset
-from loopfind_core.corpus.demo import ensure_demo_track
+from loopfind_core.corpus.demo import demo_track_ready, ensure_demo_track
 from loopfind_core.features.registry import extract_features
 from loopfind_core.features.track import FeatureTrack
-from loopfind_core.interactive.figures import Envelope, mel_image, waveform_envelope
+from loopfind_core.interactive.figures import (
+    Envelope,
+    mel_image,
+    picture_range,
+    waveform_envelope,
+)
 from loopfind_core.interactive.workspace import Workspace
+from loopfind_core.interactive.workspace_store import (
+    TrackRef,
+    WorkspaceStore,
+    WorkspaceStoreError,
+    new_token,
+    valid_token,
+)
 from loopfind_core.retrieval.search import WindowSearch
 
 if TYPE_CHECKING:
@@ -39,6 +63,9 @@ CACHE_TTL_S = 3600
 SEARCHES_PER_TRACK = 2  # window searches kept per cached track (a hunt's kind and length)
 SHORT_CLIP_S = 20.0  # clips up to this long (queries, candidates, loops) share one cache
 SHORT_CLIPS_CACHED = 64  # ≤ 64 × 20 s × 44.1 kB/s ≈ 56 MB of 16-bit WAV
+CONTEXT_S = 1.0  # a candidate's clip starts this long before its window: the music around it
+CONTEXT_GAIN_DB = -6.0  # the lead-in plays this much softer, so the window's start is heard
+CONTEXT_RAMP_S = 0.03  # ... rising to full level over this long, ending at the window's start
 LIBRARY_TRACKS_CACHED = 2  # decoded library tracks: candidates jump from track to track
 KIND_LABELS = {"learned": "Learned (BYOL + AE)", "mel": "Log-mel", "mfcc": "MFCC (paper)"}
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac"]
@@ -47,10 +74,86 @@ UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac"]
 # ----- shared caches -------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner="Composing the demo track (first start only)…")
+class DemoPending(Exception):  # noqa: N818 — a state, not an error
+    """The demo track is still being composed (the first start on a fresh machine). Pages
+    that need it say so (``app.py``); the Track page offers an upload meanwhile."""
+
+
+@dataclasses.dataclass
+class DemoJob:
+    """The background composition of the demo track (one per server)."""
+
+    thread: threading.Thread
+    started: float  # time.monotonic() when it began
+    error: str | None = None
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _compose_demo(job: DemoJob) -> None:
+    try:
+        ensure_demo_track()
+    except Exception as error:  # noqa: BLE001 — reported to the page that waits for it
+        job.error = str(error) or type(error).__name__
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_job() -> DemoJob:
+    thread = threading.Thread(target=lambda: _compose_demo(job), name="loopfind-demo",
+                              daemon=True)
+    job = DemoJob(thread, time.monotonic())
+    thread.start()
+    return job
+
+
+def demo_job() -> DemoJob | None:
+    """The demo's background composition, started on first call; None once the demo is on
+    disk.
+
+    Raises:
+        LoopfindError: the composition failed (the next call tries again).
+    """
+    if demo_track_ready():
+        return None
+    job = _demo_job()
+    if job.error is not None:
+        _demo_job.clear()  # the next visit tries again
+        raise LoopfindError(f"The demo track could not be prepared: {job.error}")
+    if not job.thread.is_alive():
+        if demo_track_ready():
+            return None
+        _demo_job.clear()  # the cache folder went away since: compose it again
+        job = _demo_job()
+    return job
+
+
+def wait_for_demo(timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for the demo to be on disk; True when it is."""
+    job = demo_job()
+    if job is None:
+        return True
+    job.thread.join(timeout_s)
+    return demo_job() is None
+
+
 def demo_track() -> tuple[Audio, tuple[SoundTruth, ...]]:
-    """The built-in demo track and its ground truth (composed on the first start)."""
-    folder = ensure_demo_track()
+    """The built-in demo track and its ground truth.
+
+    Raises:
+        DemoPending: it is being composed in the background (the first start of a machine).
+        LoopfindError: composing it failed.
+    """
+    job = demo_job()
+    if job is not None:
+        raise DemoPending(f"The demo track is being prepared ({job.elapsed_s:.0f} s so far).")
+    return _loaded_demo()
+
+
+@st.cache_resource(show_spinner="Loading the demo track…")
+def _loaded_demo() -> tuple[Audio, tuple[SoundTruth, ...]]:
+    folder = ensure_demo_track()  # on disk already: only finds it
     dataset = read_dataset(folder)
     path = dataset.path_of(dataset.files[0])
     audio = dataclasses.replace(load_audio(path), name=path.name)
@@ -122,11 +225,54 @@ def _long_clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -
     return clip_wav_bytes(_audio, start_s, end_s)
 
 
+@dataclasses.dataclass(frozen=True)
+class ContextClip:
+    """A window's audio with the music before it: what a person recognises a sound by."""
+
+    wav: bytes  # 16-bit WAV from ``lead_s`` before the window to its end
+    lead_s: float  # seconds of lead-in (CONTEXT_S, less near the track's start)
+
+
+def clip_with_context(content_hash: str, start_s: float, end_s: float, _audio: Audio,
+                      context_s: float = CONTEXT_S) -> ContextClip:
+    """The window ``[start_s, end_s)`` with ``context_s`` of the track before it, for a
+    candidate's player. The lead-in plays CONTEXT_GAIN_DB softer and rises to full level over
+    the CONTEXT_RAMP_S before the window, so the window's start is heard; ``lead_s`` tells
+    the page where the window begins (to mark it). Cached like :func:`clip`."""
+    return _context_clip(content_hash, start_s, end_s, context_s, _audio)
+
+
+@st.cache_data(max_entries=SHORT_CLIPS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
+def _context_clip(content_hash: str, start_s: float, end_s: float, context_s: float,
+                  _audio: Audio) -> ContextClip:
+    sr = _audio.sr_hz
+    first = max(0, int(round((start_s - context_s) * sr)))
+    window = min(max(first, int(round(start_s * sr))), len(_audio.samples))
+    stop = min(len(_audio.samples), max(window + 1, int(round(end_s * sr))))
+    samples = _audio.samples[first:stop].astype(np.float32, copy=True)
+    lead = window - first
+    if lead:
+        gain = np.full(lead, 10.0 ** (CONTEXT_GAIN_DB / 20.0), dtype=np.float32)
+        ramp = min(lead, int(CONTEXT_RAMP_S * sr))
+        rise = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, ramp, dtype=np.float32))
+        gain[lead - ramp:] += (1.0 - gain[lead - ramp:]) * rise
+        samples[:lead] *= gain
+    shaped = dataclasses.replace(_audio, samples=samples)  # only written out, never analysed
+    return ContextClip(clip_wav_bytes(shaped, 0.0, len(samples) / sr), lead / sr)
+
+
 def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
     """Log-mel (n_mels, frames) dB of ``[start_s, end_s)``, from the cached ``mel`` features."""
     mel = _features(audio.content_hash, "mel", None, audio)
     first, last = mel.seconds_to_frames(start_s), mel.seconds_to_frames(end_s)
     return mel.values[first : max(first + 1, last)].T
+
+
+def picture_scale(audio: Audio, windows: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """One colour scale (zmin, zmax dB) for the small pictures of these windows of ``audio``
+    (a hunt's query and its candidate), for ``hunt_panel.window_picture(..., scale=)``: a
+    short or quiet sound shows clearly, and the quieter of two looks darker."""
+    return picture_range(*(mel_excerpt(audio, start, end) for start, end in windows))
 
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S,
@@ -161,6 +307,42 @@ def library_mel(path: str, start_s: float, end_s: float) -> np.ndarray:
 
 
 # ----- the workspace of this browser session -------------------------------------------------
+#
+# It is kept on disk (loopfind_core.interactive.workspace_store) under a token of this browser:
+# the URL's ?w= (so a reload or a server restart finds it) and the browser's localStorage (so
+# opening the app again offers to resume). save_workspace() runs after every change, before the
+# page draws it.
+
+TOKEN_PARAM = "w"  # the URL's query parameter holding this browser's workspace token
+_TOKEN, _TRACK, _SAVED = "workspace_token", "workspace_track", "workspace_saved"
+_DISMISSED = "workspace_resume_dismissed"
+_MEMORY_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const KEY = "loopfind.workspace";
+  let stored = null;
+  try { stored = window.localStorage.getItem(KEY); } catch (e) { return; }
+  const token = data && data.token;  // set once this browser's workspace holds something
+  if (!window.__loopfindWorkspaceRead) {  // once per page load: what an earlier visit left
+    window.__loopfindWorkspaceRead = true;
+    if (stored && stored !== (data && data.current)) setStateValue("last", stored);
+  }
+  if (token && token !== stored) {
+    try { window.localStorage.setItem(KEY, token); } catch (e) { /* private mode: no offer */ }
+  }
+}
+"""
+_memory = st.components.v2.component(  # no HTML; its element is hidden (no gap in the page)
+    "loopfind_workspace_memory", js=_MEMORY_JS, isolate_styles=False,
+    css=".st-key-workspace_memory { display: none; }")
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumeOffer:
+    """A workspace this browser saved earlier, as the app offers it."""
+
+    token: str
+    text: str  # "track · n hunts · m answers · when", Markdown-safe
 
 
 def new_workspace(audio: Audio, truth: tuple[SoundTruth, ...] = ()) -> Workspace:
@@ -176,28 +358,187 @@ def new_workspace(audio: Audio, truth: tuple[SoundTruth, ...] = ()) -> Workspace
 
 
 def workspace() -> Workspace:
-    """This session's workspace; the demo track (with its ground truth) on first visit."""
+    """This session's workspace: the one saved under the URL's token (a reload, a server
+    restart), else the demo track (with its ground truth) on first visit."""
     if "workspace" not in st.session_state:
-        audio, truth = demo_track()
-        st.session_state.workspace = new_workspace(audio, truth)
-        st.session_state.track_source = "demo"
+        token = valid_token(st.query_params.get(TOKEN_PARAM))
+        if token is None or not _restore(token):
+            audio, truth = demo_track()
+            _bind(new_workspace(audio, truth), TrackRef(audio.content_hash, "demo", audio.name),
+                  token or new_token())
+    token = st.session_state[_TOKEN]
+    if st.query_params.get(TOKEN_PARAM) != token:  # a new visit, or a page switch cleared it
+        st.query_params[TOKEN_PARAM] = token
     return st.session_state.workspace
 
 
 def use_upload(name: str, data: bytes) -> Workspace:
-    """Decode an upload and make it this session's track (the old hunts go with the old track).
+    """Decode an upload and make it this session's track (the old hunts go with the old track);
+    its bytes are kept for resuming.
 
     Raises:
         LoopfindError: the file is not audio this tool can read; the current track stays.
     """
     audio = dataclasses.replace(load_audio(data), name=display_name(name))
-    st.session_state.workspace = new_workspace(audio)
-    st.session_state.track_source = "upload"
+    kept = None
+    store = _store()
+    if store is not None:
+        try:
+            kept = store.keep_upload(data, audio.content_hash, Path(display_name(name)).suffix)
+        except LoopfindError as error:
+            _say(f"{error} This track cannot be resumed later.")
+    token = st.session_state.get(_TOKEN) or new_token()
+    _bind(new_workspace(audio), TrackRef(audio.content_hash, "upload", audio.name, kept), token)
+    save_workspace()
     release_freed_memory()
     return st.session_state.workspace
 
 
 def use_demo() -> Workspace:
     """Go back to the demo track (a fresh workspace: the upload's hunts are dropped)."""
-    st.session_state.pop("workspace", None)
-    return workspace()
+    audio, truth = demo_track()
+    token = st.session_state.get(_TOKEN) or new_token()
+    _bind(new_workspace(audio, truth), TrackRef(audio.content_hash, "demo", audio.name), token)
+    save_workspace()
+    return st.session_state.workspace
+
+
+def _bind(ws: Workspace, track: TrackRef, token: str, saved: bool = False) -> None:
+    st.session_state.workspace = ws
+    st.session_state.track_source = track.source
+    st.session_state[_TRACK] = track
+    st.session_state[_TOKEN] = token
+    st.session_state[_SAVED] = saved
+
+
+# ----- keeping it: the store, saving, restoring, the resume offer ------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace_store(folder: str) -> tuple[WorkspaceStore | None, str | None]:
+    """The server's store of workspaces in ``folder`` (a damaged file moved aside), or None and
+    why it cannot be used; old workspaces are deleted on first use."""
+    try:
+        store, problem = WorkspaceStore.open_or_reset(Path(folder))
+        store.expire_if_due()
+    except LoopfindError as error:
+        logging.getLogger("loopfind.app").warning("workspaces are not saved: %s", error)
+        return None, f"Hunts are not saved for resuming: {error}"
+    return store, problem
+
+
+def _store() -> WorkspaceStore | None:
+    store, problem = _workspace_store(str(cache_dir()))
+    if problem and not st.session_state.get("workspace_store_noted"):
+        st.session_state.workspace_store_noted = True  # said once per browser session
+        _say(problem)
+    return store
+
+
+def _say(message: str) -> None:
+    """Tell the user what went wrong keeping or restoring their work (the app goes on)."""
+    st.toast(message, icon=":material/warning:", duration="long")
+
+
+def save_workspace() -> None:
+    """Store this session's workspace under its token: an idempotent sync (about a
+    millisecond) to call after every change and before the page draws it, so what the user
+    sees is on disk. A workspace with nothing in it is not stored until it holds something.
+    A failure is said once; the app goes on without saving."""
+    ws, token = st.session_state.get("workspace"), st.session_state.get(_TOKEN)
+    track: TrackRef | None = st.session_state.get(_TRACK)
+    if ws is None or token is None or track is None:
+        return
+    snapshot = ws.snapshot()
+    untouched = (track.source == "demo" and snapshot.selection is None and not snapshot.hunts
+                 and snapshot.latency_offset_ms == 0.0)
+    if untouched and not st.session_state.get(_SAVED):
+        return
+    store = _store()
+    if store is None:
+        return
+    try:
+        if track.source == "upload" and track.file is None:  # its audio could not be kept
+            store.delete(token)
+        else:
+            store.save(token, track, snapshot)
+        st.session_state[_SAVED] = True
+    except LoopfindError as error:
+        if not st.session_state.get("workspace_save_failed"):
+            st.session_state.workspace_save_failed = True
+            _say(f"Your work could not be saved for resuming: {error}")
+
+
+def _restore(token: str) -> bool:
+    """Make the workspace saved under ``token`` this session's; False (saying why, when there
+    was one that could not be restored) if there is none.
+
+    Raises:
+        DemoPending: it is of the demo, which is still being composed.
+    """
+    store = _store()
+    if store is None:
+        return False
+    try:
+        stored = store.load(token)
+        if stored is None:
+            return False
+        with st.spinner("Restoring your hunt…"):
+            if stored.track.source == "demo":
+                audio, truth = demo_track()
+            else:
+                audio = dataclasses.replace(load_audio(store.upload_bytes(stored.track.file)),
+                                            name=display_name(stored.track.name))
+                truth = ()
+            if audio.content_hash != stored.track.content_hash:
+                raise WorkspaceStoreError("its track is not the one it was saved with.")
+            ws = new_workspace(audio, truth)
+            problems = ws.restore(stored.snapshot)
+    except LoopfindError as error:
+        _say(f"Your saved hunt could not be restored: {error}")
+        return False
+    _bind(ws, stored.track, token, saved=True)
+    if problems:
+        _say("Your hunt is restored, except: " + " ".join(problems))
+    return True
+
+
+def resume_offer() -> ResumeOffer | None:
+    """Remember this browser's token in its localStorage (once its workspace holds something)
+    and return the workspace the browser remembers from an earlier visit, while this session
+    has started nothing: what the app offers to resume. Draws an invisible element."""
+    token, saved = st.session_state.get(_TOKEN), st.session_state.get(_SAVED)
+    current = token or valid_token(st.query_params.get(TOKEN_PARAM))  # a reload restores that
+    result = _memory(key="workspace_memory", on_last_change=lambda: None,
+                     data={"token": token if saved else None, "current": current})
+    last = valid_token(getattr(result, "last", None))
+    if (last is None or last == current or saved
+            or last in st.session_state.get(_DISMISSED, ())):
+        return None
+    store = _store()
+    try:
+        stored = store.load(last) if store is not None else None
+    except LoopfindError:
+        return None
+    if stored is None:
+        return None
+    hunts, answers = stored.n_hunts, stored.n_answers
+    when = time.strftime("%d %b %Y, %H:%M", time.localtime(stored.touched_at))
+    return ResumeOffer(last, f"{plain(stored.track.name)} · {hunts} hunt{'s' * (hunts != 1)} · "
+                             f"{answers} answer{'s' * (answers != 1)} · {when}")
+
+
+def resume(token: str) -> None:
+    """Resume button: the saved workspace of ``token`` becomes this session's."""
+    try:
+        restored = _restore(token)
+    except DemoPending:
+        _say("The demo track is still being prepared: try again in a minute.")
+        return
+    if not restored:
+        dismiss_resume(token)
+
+
+def dismiss_resume(token: str) -> None:
+    """Start fresh button: stop offering ``token``'s workspace in this session."""
+    st.session_state[_DISMISSED] = (*st.session_state.get(_DISMISSED, ()), token)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from loopfind_app import state
 from loopfind_app.text import format_time
+from loopfind_app.waveform_player import Mark, waveform_player
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.interactive.figures import selection_figure
 
@@ -43,6 +44,10 @@ if dragged is not None and dragged != st.session_state.get("last_box"):
         st.rerun()
     except SelectionError as error:
         st.error(str(error))
+
+waveform_player(ws.audio, f"select_player_{key[:12]}", ws.beats,
+                [Mark(ws.selection.start_s, ws.selection.end_s, "selection")] if ws.selection
+                else ())
 
 if ws.selection and "sel_start" not in st.session_state:
     st.session_state.sel_start = round(ws.selection.start_s, 3)

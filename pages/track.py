@@ -1,4 +1,4 @@
-"""Track: keep the demo or upload a file; what the track is (duration, rate, tempo)."""
+"""Track: keep the demo or upload a file; what the track is (duration, rate, tempo); hear it."""
 
 from __future__ import annotations
 
@@ -6,27 +6,46 @@ import streamlit as st
 
 from loopfind_app import state
 from loopfind_app.text import format_time, plain
+from loopfind_app.waveform_player import waveform_player
 from loopfind_core.base.errors import LoopfindError
-from loopfind_core.interactive.figures import selection_figure
+from loopfind_core.interactive.figures import spectrogram_figure
 
-ws = state.workspace()
+DEMO_POLL_S = 0.5  # how often the "being prepared" note updates
+
 st.title("Track")
-
 left, right = st.columns([2, 1])
-with right:
+with right:  # first: on a fresh machine it is usable while the demo is being composed
     st.subheader("Your own track")
     upload = st.file_uploader(
         "WAV, MP3, OGG or FLAC, up to 20 minutes", type=state.UPLOAD_TYPES,
-        key="upload", help="The file stays in this browser session; nothing is stored on disk.",
+        key="upload", help="Kept in the server's cache folder so you can resume your hunt later; "
+             "deleted after 30 days unused.",
     )
     if upload is not None and st.session_state.get("upload_id") != upload.file_id:
         st.session_state.upload_id = upload.file_id  # decode each upload once
         try:
             with st.spinner("Decoding…"):
-                ws = state.use_upload(upload.name, upload.getvalue())
-            st.success(f"Loaded {plain(ws.audio.name)}. Next: select a sound.")
+                loaded = state.use_upload(upload.name, upload.getvalue())
+            st.success(f"Loaded {plain(loaded.audio.name)}. Next: select a sound.")
         except LoopfindError as error:
             st.error(f"{error} The current track is kept.")
+
+try:
+    ws = state.workspace()
+except state.DemoPending:
+    # The first start of a machine: the demo is composed in the background. Wait for it here,
+    # saying so; the uploader above stays usable (an upload or a page change ends the wait).
+    with left:
+        note = st.empty()
+        while (job := state.demo_job()) is not None:
+            note.info(f"The demo track is being prepared… {job.elapsed_s:.0f} s (it is composed "
+                      "once per machine, about 15 s). Meanwhile you can upload your own track.",
+                      icon=":material/hourglass_top:")
+            state.wait_for_demo(DEMO_POLL_S)
+        note.empty()
+    ws = state.workspace()
+
+with right:
     if st.session_state.get("track_source") != "demo":
         if st.button("Back to the demo track", icon=":material/restart_alt:"):
             ws = state.use_demo()
@@ -48,10 +67,11 @@ with left:
     c4.metric("Beats found", len(beats.beat_times_s))
 
 key = ws.audio.content_hash
+waveform_player(ws.audio, f"track_player_{key[:12]}", beats)
 times, image = state.spectrogram(key, ws.audio)
-st.plotly_chart(selection_figure(state.envelope(key, ws.audio), times, image, None, beats),
-                key="track_overview", config={"displaylogo": False})
-st.caption("Grey lines: bars (every 4th beat) from the beat tracker. Listen to the first minute "
-           "below, then go to **Select** to point at a sound.")
-st.audio(state.clip(key, 0.0, min(ws.audio.duration_s, 60.0), ws.audio), format="audio/wav")
+st.plotly_chart(spectrogram_figure(times, image), key="track_overview",
+                config={"displaylogo": False})
+st.caption("Above: the waveform (grey lines: bars, every 4th beat, from the beat tracker) and "
+           "the whole track's player. Below: its log-mel spectrogram, silence black. Then go to "
+           "**Select** to point at a sound.")
 st.page_link("pages/select.py", label="Select a sound →", icon=":material/highlight_alt:")

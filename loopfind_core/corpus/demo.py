@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from loopfind_core.base.paths import cache_dir
@@ -51,11 +52,18 @@ def demo_track_dir() -> Path:
     return cache_dir() / f"demo-track-v{GENERATOR_VERSION}-seed{DEMO_SEED}-{DEMO_TRACK_INDEX}"
 
 
+def demo_track_ready() -> bool:
+    """Whether the demo track is on disk (so loading it takes a fraction of a second)."""
+    return (demo_track_dir() / ANNOTATIONS_FILE).is_file()
+
+
 def ensure_demo_track() -> Path:
     """The demo track's folder (one FLAC + ``annotations.csv``), composed first if missing.
 
-    It holds exactly track ``DEMO_TRACK_INDEX`` of the demo corpus, composed alone (a few
-    seconds) so the app opens fast on a fresh machine.
+    It holds exactly track ``DEMO_TRACK_INDEX`` of the demo corpus, composed alone (15 s on a
+    quiet machine; the app does it in a background thread while its first page offers an
+    upload). Safe to call from several threads or processes at once: each composes into its
+    own folder and the first to finish wins.
     """
     import soundfile as sf
 
@@ -66,7 +74,8 @@ def ensure_demo_track() -> Path:
     if (folder / ANNOTATIONS_FILE).is_file():
         return folder
     track = corpus_track(DEMO_SEED, DEMO_TRACK_INDEX)
-    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+    # one partial folder per process and thread: two of them may compose at once
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}-{threading.get_ident()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     name = track_file_name(DEMO_TRACK_INDEX, track.genre)

@@ -2,12 +2,21 @@
 
 Every time axis is in seconds. Colours are chosen to read on light and dark backgrounds
 (mid-tones, semi-transparent fills); the app lets Streamlit's theme set the background.
+
+Spectrograms are drawn on a fixed scale in dB, never stretched to each image's own range:
+the track's picture spans its peak down to :data:`TRACK_RANGE_DB` below it (the floor of
+the log-mel itself), so silence and the end of a fade are the colour map's floor (black);
+the small pictures of a hunt share one scale (:func:`picture_range`) that fits the sound
+they show, loud or quiet. The colour map is Magma with its floor written ``#000000``:
+Streamlit's Plotly theme replaces the colours ``#000001``–``#000040`` with theme colours,
+and Plotly's own Magma starts at ``#000004``, which the theme turns pink.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,7 +24,9 @@ from plotly.subplots import make_subplots
 
 from loopfind_core.base.beats import BeatGrid
 from loopfind_core.corpus.dataset import Occurrence
-from loopfind_core.interactive.compare import DistanceCurve
+
+if TYPE_CHECKING:  # compare imports torch (seconds): the app's first page must not wait for it
+    from loopfind_core.interactive.compare import DistanceCurve
 
 ENVELOPE_POINTS = 2400  # waveform columns drawn: enough for a full-width plot
 MEL_COLUMNS = 1600  # spectrogram columns drawn (max-pooled)
@@ -28,6 +39,15 @@ COLORS = {
     "truth": "#9467BD",
     "beat": "rgba(128,128,128,0.35)",
 }
+MEL_COLORSCALE = [  # Magma, its floor black (#000004 is a Streamlit theme placeholder)
+    [0.0, "#000000"], [1 / 9, "#180f3d"], [2 / 9, "#440f76"], [3 / 9, "#721f81"],
+    [4 / 9, "#9e2f7f"], [5 / 9, "#cd4071"], [6 / 9, "#f1605d"], [7 / 9, "#fd9668"],
+    [8 / 9, "#feca8d"], [1.0, "#fcfdbf"],
+]
+TRACK_RANGE_DB = 80.0  # the track's picture: its peak down to this far below (= the log-mel's)
+PICTURE_RANGE_DB = 60.0  # the hunt's small pictures: never more than this below their peak
+PICTURE_MIN_RANGE_DB = 24.0  # ... nor less (a flat window must not look like a loud one)
+PICTURE_PERCENTILES = (5.0, 99.5)  # robust low and high of the values a picture shows
 KIND_COLORS = {"mfcc": "#E45756", "mel": "#72B7B2", "mel-std": "#54A24B", "learned": "#4C78A8"}
 REGION_OPACITY = 0.3
 
@@ -58,6 +78,42 @@ def mel_image(mel_db: np.ndarray, frame_rate_hz: float,
     bounds = np.linspace(0, n_frames, columns + 1).astype(int)
     image = np.maximum.reduceat(mel_db, bounds[:-1], axis=1)
     return bounds[:-1] / frame_rate_hz, image.astype(np.float32)
+
+
+def spectrogram_range(mel_db_image: np.ndarray,
+                      range_db: float = TRACK_RANGE_DB) -> tuple[float, float]:
+    """(zmin, zmax) of a whole track's picture: its peak, and ``range_db`` below it.
+
+    The log-mel is floored at its peak − 80 dB (``base.spectrogram.LOG_MEL_TOP_DB``), so
+    digital silence, and a fade-out once it is below the floor, sit exactly at ``zmin``: the
+    colour map's floor, whatever else the track holds."""
+    if mel_db_image.size == 0:
+        return -range_db, 0.0
+    peak = float(np.max(mel_db_image))
+    return peak - range_db, peak
+
+
+def picture_range(*mel_dbs: np.ndarray) -> tuple[float, float]:
+    """One (zmin, zmax) for the small pictures drawn side by side (a query and a candidate),
+    from all their values together: zmax a robust peak (99.5th percentile), zmin a robust low
+    (5th percentile) but never more than :data:`PICTURE_RANGE_DB` below zmax; a range
+    narrower than :data:`PICTURE_MIN_RANGE_DB` is widened upwards, so a flat window (silence)
+    stays at the floor. So a short or quiet sound fills the colour map instead of sitting in
+    its bottom third, and one picture quieter than the other looks darker."""
+    values = np.concatenate([np.asarray(m, dtype=np.float32).ravel() for m in mel_dbs]
+                            or [np.zeros(0, np.float32)])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return -PICTURE_RANGE_DB, 0.0
+    low, high = (float(v) for v in np.percentile(values, PICTURE_PERCENTILES))
+    low = max(low, high - PICTURE_RANGE_DB)
+    return low, max(high, low + PICTURE_MIN_RANGE_DB)
+
+
+def _mel_heatmap(x: np.ndarray, z: np.ndarray, zrange: tuple[float, float],
+                 **kwargs) -> go.Heatmap:
+    return go.Heatmap(x=x, z=z, colorscale=MEL_COLORSCALE, zmin=zrange[0], zmax=zrange[1],
+                      zauto=False, showscale=False, **kwargs)
 
 
 def _envelope_trace(envelope: Envelope, name: str = "waveform") -> go.Scatter:
@@ -96,8 +152,9 @@ def selection_figure(
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.03,
                         row_heights=[0.35, 0.65])
     fig.add_trace(_envelope_trace(envelope), row=1, col=1)
-    fig.add_trace(go.Heatmap(x=mel_times_s, z=mel_db_image, colorscale="Magma", showscale=False,
-                             hovertemplate="%{x:.2f} s, bin %{y}<extra></extra>"), row=2, col=1)
+    fig.add_trace(_mel_heatmap(mel_times_s, mel_db_image, spectrogram_range(mel_db_image),
+                               hovertemplate="%{x:.2f} s, bin %{y}<extra></extra>"),
+                  row=2, col=1)
     if beats is not None and beats.has_beats:
         bars = beats.beat_times_s[::4]  # a line per bar (4 beats) keeps the plot readable
         fig.add_trace(go.Scatter(
@@ -110,6 +167,17 @@ def selection_figure(
     fig.update_yaxes(visible=False, fixedrange=True)
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
     fig.update_layout(dragmode="select", selectdirection="h")
+    return _style(fig, height)
+
+
+def spectrogram_figure(mel_times_s: np.ndarray, mel_db_image: np.ndarray,
+                       height: int = 260) -> go.Figure:
+    """The track's log-mel alone, zoomable in time (the Track page draws the waveform, with
+    its playhead, above it)."""
+    fig = go.Figure(_mel_heatmap(mel_times_s, mel_db_image, spectrogram_range(mel_db_image),
+                                 hovertemplate="%{x:.2f} s, bin %{y}<extra></extra>"))
+    fig.update_yaxes(visible=False, fixedrange=True)
+    fig.update_xaxes(title_text="time (s)")
     return _style(fig, height)
 
 
@@ -143,12 +211,14 @@ def timeline_figure(envelope: Envelope, marks: TimelineMarks, height: int = 200)
 
 
 def excerpt_figure(mel_db: np.ndarray, frame_rate_hz: float, start_s: float,
-                   height: int = 120) -> go.Figure:
+                   height: int = 120, zrange: tuple[float, float] | None = None) -> go.Figure:
     """A small log-mel picture of one window (n_mels, frames), time axis in seconds from
-    ``start_s``: lets the eye compare a candidate with the query."""
+    ``start_s``: lets the eye compare a candidate with the query. ``zrange``: the (zmin,
+    zmax) in dB it shares with the pictures beside it (:func:`picture_range` of them all);
+    by default that of this window alone."""
     times = start_s + np.arange(mel_db.shape[1]) / frame_rate_hz
-    fig = go.Figure(go.Heatmap(x=times, z=mel_db, colorscale="Magma", showscale=False,
-                               zmin=-80.0, zmax=0.0, hoverinfo="skip"))
+    zrange = picture_range(mel_db) if zrange is None else zrange
+    fig = go.Figure(_mel_heatmap(times, mel_db, zrange, hoverinfo="skip"))
     fig.update_yaxes(visible=False, fixedrange=True)
     fig.update_xaxes(visible=False, fixedrange=True)
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0})
