@@ -25,15 +25,20 @@ def chirp(duration_s: float, f0_hz: float, f1_hz: float, sr_hz: int = SR_HZ) -> 
     return (np.sin(phase) * np.exp(-2.0 * t / duration_s)).astype(np.float32)
 
 
-def planted_track(seed: int = 0, duration_s: float = 40.0) -> PlantedTrack:
-    """Noise and a four-on-the-floor kick as backing, a chirp planted at four places."""
-    rng = np.random.default_rng(seed)
-    n = int(duration_s * SR_HZ)
-    samples = 0.03 * rng.standard_normal(n).astype(np.float32)
+def kick_backing(rng: np.random.Generator, duration_s: float) -> np.ndarray:
+    """The backing of every planted track: noise and a four-on-the-floor kick every 0.5 s,
+    float32 mono at SR_HZ, ``duration_s`` seconds long."""
+    samples = 0.03 * rng.standard_normal(int(duration_s * SR_HZ)).astype(np.float32)
     kick = chirp(0.15, 120.0, 45.0)
     for beat_s in np.arange(0.0, duration_s - 0.2, 0.5):
         i = int(beat_s * SR_HZ)
         samples[i : i + len(kick)] += 0.3 * kick
+    return samples
+
+
+def planted_track(seed: int = 0, duration_s: float = 40.0) -> PlantedTrack:
+    """Noise and a four-on-the-floor kick as backing, a chirp planted at four places."""
+    samples = kick_backing(np.random.default_rng(seed), duration_s)
     sound = 0.4 * chirp(0.6, 2500.0, 600.0)
     starts = (3.1, 11.7, 22.4, 33.05)
     for start in starts:

@@ -9,17 +9,12 @@ import soundfile as sf
 
 from loopfind_core.base.errors import LoopfindError
 from loopfind_core.library.vector_index import block_means, track_scores
-from testkit.audio import SR_HZ, chirp, planted_track
+from testkit.audio import SR_HZ, chirp, kick_backing, planted_track
 
 
 def backing_only(seed: int, duration_s: float = 40.0, sound: np.ndarray | None = None):
     """Noise and a kick like :func:`planted_track`'s, with another sound (or none) planted."""
-    rng = np.random.default_rng(seed)
-    samples = 0.03 * rng.standard_normal(int(duration_s * SR_HZ)).astype(np.float32)
-    kick = chirp(0.15, 120.0, 45.0)
-    for beat_s in np.arange(0.0, duration_s - 0.2, 0.5):
-        i = int(beat_s * SR_HZ)
-        samples[i : i + len(kick)] += 0.3 * kick
+    samples = kick_backing(np.random.default_rng(seed), duration_s)
     if sound is not None:
         for start_s in (5.0, 17.3, 29.9):
             i = int(start_s * SR_HZ)

@@ -60,26 +60,45 @@ def overlap_s(start_a: float, end_a: float, start_b: float, end_b: float) -> flo
     return max(0.0, min(end_a, end_b) - max(start_a, start_b))
 
 
+class TruthJudge:
+    """The simulated user's judgement during one hunt: a window is an occurrence iff it covers
+    at least half the query's duration of an occurrence not found yet; each occurrence is found
+    once. Keeps what was found and the start errors (seconds) of the found ones."""
+
+    def __init__(self, occurrences: Sequence[Occurrence], query_index: int) -> None:
+        self.occurrences = occurrences
+        self.needed_s = MATCH_OVERLAP_FRACTION * occurrences[query_index].duration_s
+        self.unfound = set(range(len(occurrences))) - {query_index}
+        self.frame_errors_s: list[float] = []
+        self.refined_errors_s: list[float] = []
+
+    def judge(self, candidate, session: HuntSession) -> bool:
+        """Yes iff ``candidate`` is an occurrence not found yet (then it counts as found)."""
+        match = matching_occurrence(candidate, self.occurrences, self.unfound, self.needed_s)
+        if match is None:
+            return False
+        self.unfound.discard(match)
+        true_start = self.occurrences[match].start_s
+        self.frame_errors_s.append(abs(candidate.start_s - true_start))
+        self.refined_errors_s.append(abs(session.refined_start_s(candidate) - true_start))
+        return True
+
+    def hunt(self, answers: int, pages: int) -> SimulatedHunt:
+        return SimulatedHunt(len(self.occurrences) - 1 - len(self.unfound), answers,
+                             tuple(self.frame_errors_s), tuple(self.refined_errors_s),
+                             pages=pages)
+
+
 def simulate_user(
     session: HuntSession, occurrences: Sequence[Occurrence], query_index: int
 ) -> SimulatedHunt:
     """Answer the session's proposals from ground truth until it is done."""
-    query = occurrences[query_index]
-    needed_s = MATCH_OVERLAP_FRACTION * query.duration_s
-    unfound = set(range(len(occurrences))) - {query_index}
+    judge = TruthJudge(occurrences, query_index)
     answers = 0
-    frame_errors, refined_errors = [], []
     while (candidate := session.propose()) is not None:
-        match = matching_occurrence(candidate, occurrences, unfound, needed_s)
-        unfound.discard(match)
-        if match is not None:
-            true_start = occurrences[match].start_s
-            frame_errors.append(abs(candidate.start_s - true_start))
-            refined_errors.append(abs(session.refined_start_s(candidate) - true_start))
-        session.answer(match is not None)
+        session.answer(judge.judge(candidate, session))
         answers += 1
-    return SimulatedHunt(len(occurrences) - 1 - len(unfound), answers, tuple(frame_errors),
-                         tuple(refined_errors), pages=answers)
+    return judge.hunt(answers, pages=answers)
 
 
 def simulate_batch_user(
@@ -91,26 +110,14 @@ def simulate_batch_user(
     :func:`simulate_user`, so two windows of a page never claim one occurrence), submit, and
     ask for the next page. The session decides when it is done (its patience counts a page
     with nothing ticked as one rejection). Every window shown counts as one answer."""
-    query = occurrences[query_index]
-    needed_s = MATCH_OVERLAP_FRACTION * query.duration_s
-    unfound = set(range(len(occurrences))) - {query_index}
+    judge = TruthJudge(occurrences, query_index)
     answers = pages = 0
-    frame_errors, refined_errors = [], []
     while batch := session.next_batch(batch_size):
-        decisions = []
-        for candidate in batch:
-            match = matching_occurrence(candidate, occurrences, unfound, needed_s)
-            unfound.discard(match)
-            if match is not None:
-                true_start = occurrences[match].start_s
-                frame_errors.append(abs(candidate.start_s - true_start))
-                refined_errors.append(abs(session.refined_start_s(candidate) - true_start))
-            decisions.append((candidate, match is not None))
-        session.answer_batch(decisions)
+        session.answer_batch([(candidate, judge.judge(candidate, session))
+                              for candidate in batch])
         answers += len(batch)
         pages += 1
-    return SimulatedHunt(len(occurrences) - 1 - len(unfound), answers, tuple(frame_errors),
-                         tuple(refined_errors), pages=pages)
+    return judge.hunt(answers, pages)
 
 
 def matching_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],

@@ -19,18 +19,20 @@ from pathlib import Path
 import numpy as np
 
 from loopfind_core.base.audio import Audio
-from loopfind_core.base.errors import DatasetError, SelectionError
+from loopfind_core.base.errors import SelectionError
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.features.registry import extract_features
 from loopfind_core.features.track import FeatureTrack, frame_grid
 from loopfind_core.library.database import (
-    connect,
     feature_path,
-    read_settings,
-    read_tracks,
-    transaction,
 )
-from loopfind_core.library.manifest import index_summary, indexed_track, is_track, open_index
+from loopfind_core.library.manifest import (
+    index_summary,
+    indexed_track,
+    indexed_tracks,
+    is_track,
+    open_index,
+)
 from loopfind_core.library.vector_index import (
     DEFAULT_SHORTLIST_TRACKS,
     Shortlist,
@@ -111,12 +113,7 @@ def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library
     Raises:
         DatasetError: no readable index with tracks; SelectionError: none of ``names`` is
             indexed."""
-    out = open_index(out)
-    with connect(out) as connection, transaction(connection, write=False):
-        settings = read_settings(connection)
-        rows = read_tracks(connection)
-    if not rows:
-        raise DatasetError(f"{out} holds no Loopfind index (run `index` first).")
+    out, settings, rows = indexed_tracks(out)
     if names is not None:
         wanted = set(names)
         rows = [row for row in rows if row.path in wanted]

@@ -78,10 +78,9 @@ def open_index(out: str | Path) -> Path:
     return out
 
 
-def read_index_manifest(out: str | Path) -> dict:
-    """What the index ``out`` holds: ``{"version", "kind", "whiten", "folder" (the indexed
-    folder, absolute, or None), "tracks": {path: {"hash", "size", "mtime_ns", "frames",
-    "duration_s"}}}``.
+def indexed_tracks(out: str | Path) -> tuple[Path, dict, list]:
+    """(the index folder, its settings, its track rows in path order), read in one transaction
+    (an old ``index.json`` index is migrated first).
 
     Raises:
         DatasetError: ``out`` holds no readable index with at least one track."""
@@ -91,6 +90,17 @@ def read_index_manifest(out: str | Path) -> dict:
         rows = read_tracks(connection)
     if not rows:
         raise DatasetError(f"{out} holds no Loopfind index (run `index` first).")
+    return out, settings, rows
+
+
+def read_index_manifest(out: str | Path) -> dict:
+    """What the index ``out`` holds: ``{"version", "kind", "whiten", "folder" (the indexed
+    folder, absolute, or None), "tracks": {path: {"hash", "size", "mtime_ns", "frames",
+    "duration_s"}}}``.
+
+    Raises:
+        DatasetError: ``out`` holds no readable index with at least one track."""
+    out, settings, rows = indexed_tracks(out)
     folders = folder_candidates(out, settings)
     folder = next((f for f in folders if f.is_dir()), folders[0] if folders else None)
     return {"version": SCHEMA_VERSION, "kind": settings.get("kind"),

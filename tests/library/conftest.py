@@ -10,17 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from testkit.audio import SR_HZ, chirp
+from testkit.audio import SR_HZ, chirp, kick_backing
 
 
 def short_track(seed: int, duration_s: float = 4.0) -> np.ndarray:
     """Noise, a kick every half second and a chirp: a few seconds of audio."""
     rng = np.random.default_rng(seed)
-    samples = 0.03 * rng.standard_normal(int(duration_s * SR_HZ)).astype(np.float32)
-    kick = chirp(0.15, 120.0, 45.0)
-    for beat_s in np.arange(0.0, duration_s - 0.2, 0.5):
-        i = int(beat_s * SR_HZ)
-        samples[i : i + len(kick)] += 0.3 * kick
+    samples = kick_backing(rng, duration_s)
     sound = 0.4 * chirp(0.4, 500.0 + 300.0 * seed, 2000.0)
     i = int(rng.uniform(0.5, duration_s - 0.6) * SR_HZ)
     samples[i : i + len(sound)] += sound
