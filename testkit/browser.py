@@ -135,13 +135,42 @@ def drag_box(page, plot_index: int, start_s: float, end_s: float) -> None:
     page.mouse.up()
 
 
+DECK = ".lf-deck"  # the answer deck (loopfind_app/answer_deck_component): caption and buttons
+ANSWER_NAMES = {"yes": "Yes", "no": "No", "undo": "Undo", "done": "Done"}
+
+
+def wait_settled(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the answer deck has no answer the server has not acknowledged, shows no
+    placeholder, and the app has stopped running (the panel drawn from the same state)."""
+    page.wait_for_function(
+        "() => { const d = document.querySelector('.lf-deck');"
+        " return !d || (d.dataset.pending === '0' && d.dataset.state !== 'loading'); }",
+        timeout=timeout_ms, polling=20)
+    wait_idle(page, timeout_ms)
+
+
+def deck_caption(page) -> str:
+    """The answer deck's caption ("Candidate N · m:ss.ss · similarity …" or "Hunt finished · …"),
+    or the page's text when no deck is drawn."""
+    deck = page.locator(f"{DECK} .lf-caption")
+    return deck.first.inner_text() if deck.count() else page.locator("body").inner_text()
+
+
 def candidate_start_s(page) -> float | None:
     """The start of the candidate on screen (seconds), or None when the hunt is finished."""
-    text = page.locator("body").inner_text()
-    match = CANDIDATE_PATTERN.search(text)
+    match = CANDIDATE_PATTERN.search(deck_caption(page))
     if match is None:
         return None
     return 60.0 * int(match.group(2)) + float(match.group(3))
+
+
+def press_answer(page, act: str, key: bool = False) -> None:
+    """Press the deck's Yes, No, Undo or Done (``act``: yes, no, undo, done): a click on the
+    button of that accessible name, or its key (Y, N, U, D) with ``key``."""
+    if key:
+        page.keyboard.press(act[0])
+    else:
+        page.get_by_role("button", name=ANSWER_NAMES[act], exact=True).click()
 
 
 def app_server_pid(url: str) -> int:
@@ -158,3 +187,19 @@ def app_server_pid(url: str) -> int:
         if parent == os.getpid() and "streamlit" in " ".join(args) and port in args:
             return int(cmdline.parent.name)
     raise RuntimeError(f"no streamlit process of this one serves {url}")
+
+
+def browser_test_marks(*, slow: bool = True) -> list:
+    """The ``pytestmark`` of a test module that drives Chromium: ``browser``, ``slow`` when it
+    is, and a skip when Debian's Chromium is absent — unless ``$LOOPFIND_REQUIRE_BROWSER`` is
+    set (as ``.ci/run`` does), where a missing browser fails the test instead."""
+    import pytest
+
+    return [
+        pytest.mark.browser,
+        *([pytest.mark.slow] if slow else []),
+        pytest.mark.skipif(
+            not CHROMIUM.exists() and not os.environ.get("LOOPFIND_REQUIRE_BROWSER"),
+            reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)",
+        ),
+    ]

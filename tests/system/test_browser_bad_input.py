@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
-from testkit.browser import CHROMIUM, REPO, launch_chromium, running_app, wait_for_app, wait_idle
+from testkit.browser import (
+    REPO,
+    browser_test_marks,
+    launch_chromium,
+    running_app,
+    wait_for_app,
+    wait_idle,
+)
 from testkit.hostile_inputs import MARKER_NAME, content_of, good_file, hostile_inputs
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("LOOPFIND_REQUIRE_BROWSER"),
-        reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)",
-    ),
-]
+pytestmark = browser_test_marks(slow=False)
 KEPT = "The current track is kept."
 # (corpus case, the words the visitor must see); every text is distinct, so each upload's
 # outcome is told apart from the previous one's

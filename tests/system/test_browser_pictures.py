@@ -21,8 +21,8 @@ from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.demo import ensure_demo_track
 from testkit.audio import SR_HZ, planted_track
 from testkit.browser import (
-    CHROMIUM,
     REPO,
+    browser_test_marks,
     launch_chromium,
     open_page,
     plot_point,
@@ -33,14 +33,7 @@ from testkit.browser import (
     wait_settled,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("LOOPFIND_REQUIRE_BROWSER"),
-        reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)",
-    ),
-]
+pytestmark = browser_test_marks(slow=True)
 SCREENSHOTS = REPO / "artifacts" / "browser"
 FIRST_START_LIMIT_S = float(os.environ.get("LOOPFIND_FIRST_START_LIMIT_S", "10"))  # 5 s quiet
 WAVE = ".lf-canvas"  # the waveform's canvas (Playwright's CSS pierces its shadow root)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import numpy as np
 import pytest
@@ -20,16 +19,9 @@ import pytest
 from loopfind_core.base.audio import audio_from_samples
 from loopfind_core.interactive.export import Event
 from loopfind_core.interactive.preview import preview_audio, preview_document
-from testkit.browser import CHROMIUM, CHROMIUM_ARGS, REPO
+from testkit.browser import CHROMIUM, CHROMIUM_ARGS, REPO, browser_test_marks
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("LOOPFIND_REQUIRE_BROWSER"),
-        reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)",
-    ),
-]
+pytestmark = browser_test_marks(slow=True)
 INDEX = REPO / "loopfind_app" / "preview_component" / "index.html"
 SR_HZ = 22050
 DURATION_S = 6.0

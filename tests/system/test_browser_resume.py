@@ -8,12 +8,10 @@ import os
 from contextlib import ExitStack
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from loopfind_core.interactive.workspace_store import valid_token
 from testkit.browser import (
     CANDIDATE_PATTERN,
-    CHROMIUM,
+    browser_test_marks,
     launch_chromium,
     open_page,
     running_app,
@@ -21,14 +19,7 @@ from testkit.browser import (
     wait_idle,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("LOOPFIND_REQUIRE_BROWSER"),
-        reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)",
-    ),
-]
+pytestmark = browser_test_marks(slow=True)
 QUERY_S = ("12", "2")  # start and length typed on the Select page (a stab of the demo)
 
 
