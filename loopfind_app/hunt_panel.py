@@ -1,11 +1,13 @@
 """The one hunt panel of the Hunt and Library pages.
 
-:func:`hunt_panel` draws a running hunt: the counts and the patience left, the query's and the
-candidate's cards (a player each), the Yes/No/Undo/Done buttons (shortcuts Y, N, U, D), the
-auto-accept box and the review of what it accepted, and the table of what was found. What
-differs between a hunt in one track and a hunt across a library — where a window lies, how to
-play it, widget keys, extra content such as the timeline or a download — comes from a
-:class:`HuntView`. The answer callbacks exist once, here.
+:func:`hunt_panel` draws a running hunt: the counts and the patience left, the query's card
+(a player) and the candidate's card — the answer deck (:mod:`loopfind_app.answer_deck`:
+caption, player, Yes/No/Undo/Done with shortcuts Y, N, U, D, answered in the browser at once
+from branches computed ahead) — each with its picture, the auto-accept box and the review of
+what it accepted, and the table of what was found. What differs between a hunt in one track and
+a hunt across a library — where a window lies, how to play it, widget keys, extra content such
+as the timeline or a download — comes from a :class:`HuntView`. Answers are applied in one
+place, :func:`loopfind_app.answer_deck.apply_actions`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from loopfind_app import state
+from loopfind_app.answer_deck import (
+    PANEL_FRAGMENT,
+    Card,
+    answer_deck,
+    take_answers,
+    timing_done,
+)
 from loopfind_app.text import format_time, plain
+from loopfind_core.base.errors import LoopfindError
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.interactive.figures import excerpt_figure
 from loopfind_core.retrieval.session import Candidate, RetrievalSession
@@ -56,9 +67,15 @@ def place_label(place: Place) -> str:
     return at if place.track is None else f"{plain(place.track)} · {at}"
 
 
-def window_picture(mel_db: np.ndarray, start_s: float, chart_key: str) -> None:
-    """A window's log-mel (n_mels, frames) dB, small: the eye compares the two cards'."""
-    st.plotly_chart(excerpt_figure(mel_db, FRAME_RATE_HZ, start_s), key=chart_key,
+def window_picture(mel_db: np.ndarray, start_s: float, chart_key: str,
+                   scale: tuple[float, float] | None = None) -> None:
+    """A window's log-mel (n_mels, frames) dB, small: the eye compares the two cards'.
+
+    ``scale``: the (zmin, zmax) dB it shares with the pictures beside it, e.g.
+    ``picture_range(query_mel, candidate_mel)`` (``loopfind_core.interactive.figures``) so a
+    quieter candidate looks quieter; by default the range of this window alone, which still
+    shows a short or quiet sound clearly. Silence is the colour map's floor (black)."""
+    st.plotly_chart(excerpt_figure(mel_db, FRAME_RATE_HZ, start_s, zrange=scale), key=chart_key,
                     config={"displayModeBar": False, "staticPlot": True})
 
 
@@ -81,6 +98,24 @@ class HuntView(ABC):
     def play(self, place: Place, autoplay: bool = False) -> None:
         """Draw an audio player of the window."""
 
+    def clip(self, place: Place) -> bytes | None:
+        """A WAV of ``place``. None: the answer deck shows the candidate without a player.
+
+        Raises:
+            LoopfindError: the audio cannot be read (the deck says why)."""
+        return None
+
+    def context_clip(self, place: Place, context_s: float) -> tuple[bytes, float] | None:
+        """The answer deck's clip of ``place``: a WAV from up to ``context_s`` before the
+        window (the music it sits in) to its end, and how many seconds of it lie before the
+        window. By default :meth:`clip` of the widened window.
+
+        Raises:
+            LoopfindError: the audio cannot be read (the deck says why)."""
+        lead = min(context_s, place.start_s)
+        wav = self.clip(Place(place.start_s - lead, place.end_s, place.track))
+        return None if wav is None else (wav, lead)
+
     def picture(self, place: Place, chart_key: str) -> None:
         """Draw a picture of the window under its player."""
         return None  # nothing by default
@@ -98,20 +133,7 @@ class HuntView(ABC):
         return None  # nothing by default
 
 
-# ----- the callbacks: they run before the panel reruns ----------------------------------------
-
-
-def _answer(session: RetrievalSession, yes: bool) -> None:
-    if session.propose() is not None:  # a double click must not answer the next candidate
-        session.answer(yes)
-
-
-def _undo(session: RetrievalSession) -> None:
-    session.undo()
-
-
-def _finish(session: RetrievalSession) -> None:
-    session.finish()
+# ----- the callbacks: they run before the panel reruns (answers: answer_deck) -----------------
 
 
 def _accept_confident(session: RetrievalSession, slider_key: str) -> None:
@@ -150,13 +172,26 @@ def found_rows(session: RetrievalSession,
     return rows
 
 
-@st.fragment
+@st.fragment(key=PANEL_FRAGMENT)
 def hunt_panel(session: RetrievalSession, view: HuntView) -> None:
-    """Everything an answer changes; it reruns alone, so an answer costs milliseconds."""
-    candidate = session.propose()
+    """Everything an answer changes; it reruns alone. The deck is drawn first, so the next
+    branches leave the server before the pictures, the timeline and the table are made."""
+    take_answers(session, view.key("deck"))
+    state.save_workspace()  # the answers are on disk before the deck confirms them
     _metrics(session, view)
-    _cards(session, candidate, view)
-    _buttons(session, candidate is not None, view)
+    query_card, candidate_card = st.columns(2)
+    with candidate_card, st.container(border=True):
+        answer_deck(session, lambda c: deck_card(session, view, c), view.key("deck"),
+                    view.finished_hint, "st-key-" + view.key("candidate_picture_"))
+        candidate = session.propose()  # after the deck applied the browser's answers
+        if candidate is not None:
+            with st.container(key=view.key(f"candidate_picture_{candidate.start_frame}")):
+                view.picture(view.place(candidate), view.key("candidate_mel"))
+    with query_card, st.container(border=True):
+        query = view.place(session.query)
+        st.markdown(f"**Query** · {place_label(query)}")
+        view.play(query)
+        view.picture(query, view.key("query_mel"))
     if candidate is not None and len(session.history) >= MIN_ANSWERS_FOR_AUTO:
         _auto_accept_box(session, view)
     view.before_table(session, candidate)
@@ -168,6 +203,21 @@ def hunt_panel(session: RetrievalSession, view: HuntView) -> None:
     if session.auto_accepted:
         _review_expander(session, view)
     view.after_table(session, candidate)
+    timing_done(view.key("deck"))
+
+
+def deck_card(session: RetrievalSession, view: HuntView, candidate: Candidate) -> Card:
+    """``candidate`` for the answer deck: its place, similarity, and its clip with up to
+    ``state.CONTEXT_S`` of music before it (from the view: a library plays from its folder)."""
+    place = view.place(candidate)
+    at = format_time(place.start_s)
+    try:
+        clip, note = view.context_clip(place, state.CONTEXT_S), ""
+    except LoopfindError as error:  # e.g. a library folder moved: say so, keep the hunt up
+        clip, note = None, str(error)
+    wav, lead = clip or (None, 0.0)
+    return Card(candidate.start_frame, at if place.track is None else f"{place.track} · {at}",
+                session.confidence(candidate), wav, round(lead, 3), note)
 
 
 def _metrics(session: RetrievalSession, view: HuntView) -> None:
@@ -182,42 +232,6 @@ def _metrics(session: RetrievalSession, view: HuntView) -> None:
     with columns[-1]:
         st.caption(f"Patience: {session.patience_left} of {session.patience} ‘no’ left")
         st.progress(session.patience_left / session.patience)
-
-
-def _cards(session: RetrievalSession, candidate: Candidate | None, view: HuntView) -> None:
-    query = view.place(session.query)
-    left, right = st.columns(2)
-    with left, st.container(border=True):
-        st.markdown(f"**Query** · {place_label(query)}")
-        view.play(query)
-        view.picture(query, view.key("query_mel"))
-    with right, st.container(border=True):
-        if candidate is not None:
-            place = view.place(candidate)
-            st.markdown(f"**Candidate {len(session.history) + 1}** · {place_label(place)} · "
-                        f"similarity {session.confidence(candidate):.0%}")
-            view.play(place, autoplay=True)
-            view.picture(place, view.key("candidate_mel"))
-        else:
-            st.markdown(f"**Hunt finished** · {1 + len(session.found)} occurrences marked")
-            if view.finished_hint:
-                st.caption(view.finished_hint)
-
-
-def _buttons(session: RetrievalSession, waiting: bool, view: HuntView) -> None:
-    yes, no, undo, done, _ = st.columns([1, 1, 1, 1, 2])
-    yes.button("Yes", key=view.key("yes"), type="primary", icon=":material/check:",
-               shortcut="Y", disabled=not waiting, on_click=_answer, args=(session, True),
-               use_container_width=True)
-    no.button("No", key=view.key("no"), icon=":material/close:", shortcut="N",
-              disabled=not waiting, on_click=_answer, args=(session, False),
-              use_container_width=True)
-    undo.button("Undo", key=view.key("undo"), icon=":material/undo:", shortcut="U",
-                disabled=not session.history and waiting, on_click=_undo, args=(session,),
-                use_container_width=True)
-    done.button("Done", key=view.key("done"), icon=":material/flag:", shortcut="D",
-                disabled=not waiting, on_click=_finish, args=(session,),
-                use_container_width=True)
 
 
 def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:

@@ -37,13 +37,27 @@ class TrackHuntView(HuntView):
         return Place(candidate.start_s, candidate.end_s)
 
     def play(self, place: Place, autoplay: bool = False) -> None:
+        st.audio(self.clip(place), format="audio/wav", autoplay=autoplay)
+
+    def clip(self, place: Place) -> bytes:
         audio = self.workspace.audio
-        st.audio(state.clip(audio.content_hash, place.start_s, place.end_s, audio),
-                 format="audio/wav", autoplay=autoplay)
+        return state.clip(audio.content_hash, place.start_s, place.end_s, audio)
+
+    def context_clip(self, place: Place, context_s: float) -> tuple[bytes, float]:
+        audio = self.workspace.audio
+        clip = state.clip_with_context(audio.content_hash, place.start_s, place.end_s, audio,
+                                       context_s)
+        return clip.wav, clip.lead_s
 
     def picture(self, place: Place, chart_key: str) -> None:
-        mel = state.mel_excerpt(self.workspace.audio, place.start_s, place.end_s)
-        window_picture(mel, place.start_s, chart_key)
+        """On one colour scale with the query and the candidate pending (the eye compares)."""
+        audio = self.workspace.audio
+        mel = state.mel_excerpt(audio, place.start_s, place.end_s)
+        windows = [(place.start_s, place.end_s)]
+        if (hunt := self.workspace.hunt) is not None:
+            shown = (hunt.session.query, hunt.session.propose())
+            windows += [(c.start_s, c.end_s) for c in shown if c is not None]
+        window_picture(mel, place.start_s, chart_key, scale=state.picture_scale(audio, windows))
 
     def before_table(self, session: RetrievalSession, candidate: Candidate | None) -> None:
         """The whole track with the query, what was found and rejected, and the candidate."""

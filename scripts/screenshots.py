@@ -21,9 +21,11 @@ from testkit.browser import (  # noqa: E402
     drag_box,
     launch_chromium,
     open_page,
+    press_answer,
     running_app,
     wait_for_app,
     wait_idle,
+    wait_settled,
     zoom_around,
 )
 
@@ -51,8 +53,8 @@ def main(out: Path) -> None:
             page.get_by_text("Candidate 1").first.wait_for(timeout=90_000)
             wait_idle(page)
             for answer in ("yes", "yes", "no", "yes"):
-                page.locator(f".st-key-{answer} button").click()
-                wait_idle(page)
+                press_answer(page, answer)
+                wait_settled(page)
             page.screenshot(path=str(out / f"{scheme}-3-hunt.png"))
             open_page(page, "Compare")
             page.get_by_text("Self-similarity").first.wait_for(timeout=90_000)
@@ -66,9 +68,9 @@ def main(out: Path) -> None:
                 hunt_button.first.click()
                 page.get_by_text("Candidate 1").first.wait_for(timeout=120_000)
                 wait_idle(page)
-                for answer in ("library_yes", "library_no"):
-                    page.locator(f".st-key-{answer} button").click()
-                    wait_idle(page)
+                for answer in ("yes", "no"):
+                    press_answer(page, answer)
+                    wait_settled(page)
             page.screenshot(path=str(out / f"{scheme}-6-library.png"), full_page=True)
             page.close()
         browser.close()

@@ -32,6 +32,7 @@ from .browser import (
     open_page,
     wait_for_app,
     wait_idle,
+    wait_settled,
 )
 
 SR_HZ = 22050
@@ -290,7 +291,7 @@ def type_selection(page, start_s: float, duration_s: float) -> None:
 def answer_and_time(page, yes: bool, next_number: int) -> float:
     """Click Yes or No; return the seconds until candidate ``next_number`` (or the end of the
     hunt) shows; then wait for the rerun to finish."""
-    button = page.locator(".st-key-yes button" if yes else ".st-key-no button")
+    button = page.get_by_role("button", name="Yes" if yes else "No", exact=True)
     clicked = time.perf_counter()
     button.click()
     page.wait_for_function(
@@ -299,7 +300,7 @@ def answer_and_time(page, yes: bool, next_number: int) -> float:
         timeout=ANSWER_TIMEOUT_MS, polling=20,
     )
     shown = time.perf_counter()
-    wait_idle(page, ANSWER_TIMEOUT_MS)
+    wait_settled(page, ANSWER_TIMEOUT_MS)
     return shown - clicked
 
 

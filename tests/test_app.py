@@ -20,6 +20,7 @@ from loopfind_core.corpus.demo import ensure_demo_track
 from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
 from loopfind_core.interactive.export import to_json
 from loopfind_core.library.catalog import LIBRARY_ENV
+from testkit.deck import deck_data, deck_press
 from testkit.hostile_inputs import HOSTILE_NAMES, content_of, hostile_inputs
 
 TIMEOUT_S = 180
@@ -89,13 +90,13 @@ def test_select_hunt_and_export_a_demo_loop(stab_loop):
         ) >= MATCH_OVERLAP_FRACTION * query.duration_s
         if yes:
             unfound.remove(hit)
-        app.button(key="yes" if yes else "no").click()
+        deck_press(app, "yes" if yes else "no")
         app.run()
         assert not app.exception, app.exception
     assert session.propose() is None
     occurrences = next(m.value for m in app.metric if m.label == "Occurrences")
     assert occurrences == str(1 + len(session.found)) and len(session.found) >= 3
-    app.button(key="undo").click()
+    deck_press(app, "undo")
     app.run()
     assert session.propose() is not None, "undo reopens the hunt"
 
@@ -183,11 +184,11 @@ def test_done_ends_a_hunt_early_and_a_second_sound_exports_with_the_first(stab_l
     app.text_input(key="sound_name").set_value("stab")
     next(b for b in app.button if b.label == "Start hunt").click()
     app.run()
-    app.button(key="yes").click().run()
-    app.button(key="done").click().run()
+    deck_press(app, "yes").run()
+    deck_press(app, "done").run()
     workspace = app.session_state.workspace
     assert workspace.hunt.session.done and len(workspace.hunt.session.found) == 1
-    assert any("Hunt finished" in m.value for m in app.markdown)
+    assert deck_data(app)["now"]["candidate"] is None  # the deck shows "Hunt finished"
     assert app.text_input(key="sound_name").value == "", "the name field is cleared for the next"
 
     on_page(app, "select")
@@ -208,9 +209,9 @@ def test_auto_accept_in_the_app_marks_and_lets_the_user_review(stab_loop):
     on_page(app, "hunt")
     next(b for b in app.button if b.label == "Start hunt").click()
     app.run()
-    app.button(key="yes").click().run()
+    deck_press(app, "yes").run()
     assert not [b for b in app.button if b.key == "accept_confident"], "needs 2 answers first"
-    app.button(key="no").click().run()
+    deck_press(app, "no").run()
     app.slider(key="sensitivity").set_value(0.3).run()
     assert any("Your answers so far" in c.value or "No answered candidate" in c.value
                for c in app.caption)
@@ -352,7 +353,7 @@ def test_the_library_page_hunts_the_selection_across_tracks(stab_loop, small_lib
         yes = track == "track_000_house.flac" and any(
             overlap_s(at_s, at_s + query.duration_s, o.start_s, o.end_s) >= needed
             for o in stab_loop.occurrences)
-        next(b for b in app.button if b.label == ("Yes" if yes else "No")).click()
+        deck_press(app, "yes" if yes else "no", key="library_deck")
         app.run()
         assert not app.exception, app.exception
     assert len(hunt.session.found) >= 2  # the loop's other occurrences, from the library page

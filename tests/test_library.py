@@ -199,6 +199,7 @@ def test_the_server_library_is_the_configured_index_else_the_built_demo(library_
     assert catalog.find_library("mfcc", {}).demo
 
 
+@pytest.mark.slow
 def test_the_vector_index_follows_the_tracks(library_folder, tmp_path, monkeypatch):
     import shutil
 

@@ -193,18 +193,35 @@ class TimelineMarks:
     automatic: Sequence[tuple[float, float]] = ()  # found windows accepted automatically
 
 
+def _region_shape(start_s: float, end_s: float, color: str, dash: bool = False) -> dict:
+    """A full-height translucent band over [start_s, end_s) seconds, as a layout shape."""
+    return {"type": "rect", "xref": "x", "yref": "paper", "x0": start_s, "x1": end_s,
+            "y0": 0, "y1": 1, "fillcolor": color, "opacity": REGION_OPACITY, "layer": "above",
+            "line": {"width": 1.5 if dash else 0, "color": color,
+                     "dash": "dot" if dash else "solid"}}
+
+
+def _region_label(start_s: float, text: str) -> dict:
+    return {"x": start_s, "y": 1, "xref": "x", "yref": "paper", "text": text,
+            "showarrow": False, "xanchor": "left", "yanchor": "bottom", "font": {"size": 11}}
+
+
 def timeline_figure(envelope: Envelope, marks: TimelineMarks, height: int = 200) -> go.Figure:
-    """The waveform with the query, found, rejected and current candidate windows marked."""
-    fig = go.Figure(_envelope_trace(envelope))
-    for start, end in marks.truth:
-        _region(fig, start, end, COLORS["truth"], dash=True)
-    _region(fig, *marks.query, COLORS["query"], "query")
-    for start, end in marks.found:
-        _region(fig, start, end, COLORS["found"], dash=(start, end) in marks.automatic)
-    for start, end in marks.rejected:
-        _region(fig, start, end, COLORS["rejected"])
+    """The waveform with the query, found, rejected and current candidate windows marked.
+
+    The bands go into the layout in one call: adding them one by one (``add_vrect``) costs
+    ~10 ms each, which a hunt with many answers pays on every answer (docs/results.md §7)."""
+    shapes = [_region_shape(start, end, COLORS["truth"], dash=True) for start, end in marks.truth]
+    shapes.append(_region_shape(*marks.query, COLORS["query"]))
+    shapes += [_region_shape(start, end, COLORS["found"], dash=(start, end) in marks.automatic)
+               for start, end in marks.found]
+    shapes += [_region_shape(start, end, COLORS["rejected"]) for start, end in marks.rejected]
+    labels = [_region_label(marks.query[0], "query")]
     if marks.candidate is not None:
-        _region(fig, *marks.candidate, COLORS["candidate"], "?", dash=True)
+        shapes.append(_region_shape(*marks.candidate, COLORS["candidate"], dash=True))
+        labels.append(_region_label(marks.candidate[0], "?"))
+    fig = go.Figure(_envelope_trace(envelope))
+    fig.update_layout(shapes=shapes, annotations=labels)
     fig.update_yaxes(visible=False, fixedrange=True)
     fig.update_xaxes(title_text="time (s)")
     return _style(fig, height)

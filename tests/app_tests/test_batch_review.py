@@ -57,6 +57,7 @@ def metric(app: AppTest, label: str) -> str:
     return next(m.value for m in app.metric if m.label == label)
 
 
+@pytest.mark.slow
 def test_a_page_of_12_is_judged_submitted_and_undone(hook_loop):
     app = batch_view_on(hook_loop)
     session = app.session_state.workspace.hunt.session

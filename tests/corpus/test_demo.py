@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from loopfind_core.corpus.dataset import read_dataset
@@ -10,6 +11,7 @@ from loopfind_core.corpus.demo import ensure_demo_track
 from loopfind_core.corpus.synth import corpus_track, generate_corpus
 
 
+@pytest.mark.slow
 def test_the_demo_track_is_the_demo_corpus_first_track(tmp_path):
     folder = ensure_demo_track()
     dataset = read_dataset(folder)

@@ -27,6 +27,7 @@ from loopfind_core.corpus.synth import (
     stretch_time,
 )
 
+pytestmark = pytest.mark.slow  # composes a dozen tracks (~10 s) before its first test
 SHORT = SynthConfig(min_duration_s=30.0, max_duration_s=40.0)
 SEEDS = (0, 1, 2)
 ONE_SAMPLE_S = 1.0 / SHORT.sr_hz

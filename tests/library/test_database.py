@@ -21,6 +21,7 @@ from loopfind_core.library.vector_index import vectors_are_current
 from tests.library.conftest import index_contents, write_short_tracks
 
 
+@pytest.mark.slow
 def test_the_index_is_a_sqlite_database_with_relative_paths(short_music, tmp_path):
     out = tmp_path / "index"
     report = build_index(short_music, out, kind="mfcc", jobs=1)
@@ -83,6 +84,7 @@ def write_legacy_index(folder, out, kind="mfcc", whiten=0.3):
                                                   "tracks": []}))
 
 
+@pytest.mark.slow
 def test_an_index_of_the_first_layout_is_migrated_on_open(short_music, tmp_path, caplog):
     out = tmp_path / "old-index"
     write_legacy_index(short_music, out)
@@ -125,6 +127,7 @@ def test_an_old_index_that_cannot_be_migrated_says_how(short_music, tmp_path, mo
         read_index_manifest(out)
 
 
+@pytest.mark.slow
 def test_an_index_of_a_newer_schema_is_refused(short_music, tmp_path):
     out = tmp_path / "index"
     build_index(short_music, out, kind="mfcc", jobs=1)

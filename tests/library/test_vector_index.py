@@ -67,6 +67,7 @@ def test_added_and_removed_tracks_update_the_flat_index_in_place(index):
     assert describe_vectors(index).blocks == first.blocks
 
 
+@pytest.mark.slow
 def test_an_ivf_index_is_added_to_until_the_library_outgrows_its_training(index, monkeypatch):
     monkeypatch.setattr(vector_index, "IVF_MIN_BLOCKS", 100)
     add_feature_tracks(index, [(f"x/{i}.flac", feature_track(i, 800), 18.6) for i in range(2)])

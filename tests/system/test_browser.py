@@ -21,9 +21,11 @@ from testkit.browser import (
     drag_box,
     launch_chromium,
     open_page,
+    press_answer,
     running_app,
     wait_for_app,
     wait_idle,
+    wait_settled,
     zoom_around,
 )
 
@@ -93,13 +95,13 @@ def test_hunt_a_demo_loop_in_chromium_and_export_json(demo_truth, tmp_path):
             if yes:
                 unfound.remove(hit)
                 confirmed.append(start)
-            page.locator(".st-key-yes button" if yes else ".st-key-no button").click()
+            press_answer(page, "yes" if yes else "no")
             page.wait_for_function(
                 "([n]) => document.body.innerText.includes(`Candidate ${n}`) || "
                 "document.body.innerText.includes('Hunt finished')", arg=[answers + 1],
                 timeout=30_000,
             )
-            wait_idle(page)
+            wait_settled(page)
         assert "Hunt finished" in page.locator("body").inner_text()
         assert len(confirmed) >= len(demo_truth.occurrences) - 2, "the demo loop is easy"
         metric = page.get_by_test_id("stMetric").filter(has_text="Occurrences")

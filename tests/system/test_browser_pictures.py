@@ -139,8 +139,6 @@ def test_a_silent_ending_is_drawn_black_not_pink(page, tmp_path):
     shot(page, "pictures-silent-ending")
 
 
-@pytest.mark.xfail(strict=False, reason="until the answer callbacks rerun the summary with the "
-                   "panel: sidebar.rerun_with_summary(panel_key) (loopfind_app/sidebar.py)")
 def test_the_sidebar_counts_follow_the_answers(page, demo):
     open_page(page, "Select")
     query = demo["loop_stab_1"].occurrences[0]
