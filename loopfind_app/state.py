@@ -271,8 +271,10 @@ def mel_excerpt(audio: Audio, start_s: float, end_s: float) -> np.ndarray:
 def picture_scale(audio: Audio, windows: Sequence[tuple[float, float]]) -> tuple[float, float]:
     """One colour scale (zmin, zmax dB) for the small pictures of these windows of ``audio``
     (a hunt's query and its candidate), for ``hunt_panel.window_picture(..., scale=)``: a
-    short or quiet sound shows clearly, and the quieter of two looks darker."""
-    return picture_range(*(mel_excerpt(audio, start, end) for start, end in windows))
+    short or quiet sound shows clearly, and the quieter of two looks darker. Each window counts
+    once, whichever picture asks, so both pictures get the same scale."""
+    distinct = dict.fromkeys((float(start), float(end)) for start, end in windows)
+    return picture_range(*(mel_excerpt(audio, start, end) for start, end in distinct))
 
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S,

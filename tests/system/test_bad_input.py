@@ -157,7 +157,7 @@ def test_loadable_but_odd_audio_can_be_hunted(item, sandbox):
 
 def test_hostile_names_are_only_ever_display_names(sandbox):
     """The name of an upload never becomes a path: the app keeps its last printable
-    component (tests/test_app.py checks the same through the Track page)."""
+    component (tests/app_tests/test_pages.py checks the same through the Track page)."""
     from loopfind_app.text import display_name
 
     for name in HOSTILE_NAMES.values():

@@ -24,7 +24,7 @@ from testkit.deck import deck_data, deck_press
 from testkit.hostile_inputs import HOSTILE_NAMES, content_of, hostile_inputs
 
 TIMEOUT_S = 180
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(scope="module")
