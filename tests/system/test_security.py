@@ -4,7 +4,8 @@ Already checked elsewhere (not repeated here):
 - XSRF on, upload limit ≤ 200 MB, no error details, no raw HTML in pages (the config and the
   page sources): tests/app_tests/test_pages.py::test_server_settings_keep_users_safe;
 - user text escaped: tests/app_tests/test_pages.py::
-  test_an_upload_replaces_the_demo_and_a_bad_one_keeps_the_track (file names) and ::test_user_typed_sound_names_are_escaped_wherever_shown;
+  test_an_upload_replaces_the_demo_and_a_bad_one_keeps_the_track (file names) and
+  ::test_user_typed_sound_names_are_escaped_wherever_shown;
 - a checkpoint whose unpickling would run code is refused and never runs:
   tests/features/test_encoder.py::test_a_pickle_that_would_run_code_is_refused_and_never_runs
   and the two payload cases of tests/system/test_bad_input.py::test_checkpoints;
