@@ -12,15 +12,13 @@ with nothing ticked costs one 'no' of patience. The timeline and the found table
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from loopfind_app import state
 from loopfind_app.hunt_panel import (
-    FOUND_CAPTION,
     HuntView,
     Place,
-    found_rows,
+    found_table,
     hunt_panel,
     place_label,
 )
@@ -127,11 +125,7 @@ def batch_review(session: RetrievalSession, view: HuntView) -> None:
                 on_click=_finish, args=(session,), use_container_width=True)
     candidate = batch[0] if batch else None
     view.before_table(session, candidate)
-    st.caption(FOUND_CAPTION)
-    st.dataframe(pd.DataFrame(found_rows(session, view.place)), hide_index=True,
-                 key=view.key("batch_found_table"),
-                 column_config={"similarity": st.column_config.ProgressColumn(
-                     "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+    found_table(session, view, "batch_found_table")
     view.after_table(session, candidate)
 
 

@@ -172,6 +172,16 @@ def found_rows(session: RetrievalSession,
     return rows
 
 
+def found_table(session: RetrievalSession, view: HuntView, name: str = "found_table") -> None:
+    """The query and every confirmed occurrence (:func:`found_rows`), with what its columns
+    mean; ``name`` is the table's widget key (before the view's prefix)."""
+    st.caption(FOUND_CAPTION)
+    st.dataframe(pd.DataFrame(found_rows(session, view.place)), hide_index=True,
+                 key=view.key(name),
+                 column_config={"similarity": st.column_config.ProgressColumn(
+                     "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+
+
 @st.fragment(key=PANEL_FRAGMENT)
 def hunt_panel(session: RetrievalSession, view: HuntView) -> None:
     """Everything an answer changes; it reruns alone. The deck is drawn first, so the next
@@ -195,11 +205,7 @@ def hunt_panel(session: RetrievalSession, view: HuntView) -> None:
     if candidate is not None and len(session.history) >= MIN_ANSWERS_FOR_AUTO:
         _auto_accept_box(session, view)
     view.before_table(session, candidate)
-    st.caption(FOUND_CAPTION)
-    st.dataframe(pd.DataFrame(found_rows(session, view.place)), hide_index=True,
-                 key=view.key("found_table"),
-                 column_config={"similarity": st.column_config.ProgressColumn(
-                     "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+    found_table(session, view)
     if session.auto_accepted:
         _review_expander(session, view)
     view.after_table(session, candidate)
