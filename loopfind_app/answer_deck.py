@@ -35,11 +35,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from loopfind_app import sidebar
 from loopfind_core.retrieval.session import Candidate, RetrievalSession
 
 COMPONENT_DIR = Path(__file__).resolve().parent / "answer_deck_component"
-PANEL_FRAGMENT = "hunt_panel"  # the panel's fragment key: an answer reruns it and the summary
+PANEL_FRAGMENT = "hunt_panel"  # the hunt panel's fragment key
 ACTIONS = ("yes", "no", "undo", "done")
 MAX_QUEUED = 64  # actions read from one state value; more is not a person pressing keys
 ANSWER_LOG_ENV = "LOOPFIND_ANSWER_LOG"
@@ -232,7 +231,6 @@ def timing_done(key: str) -> None:
 def _received(key: str) -> None:
     """The component's state changed (an answer arrived): note when, for the log."""
     st.session_state[f"{key}__received"] = (time.perf_counter(), 1000 * time.time())
-    sidebar.rerun_with_summary(PANEL_FRAGMENT)  # the sidebar's counts follow the answer
 
 
 def take_answers(session: RetrievalSession, key: str) -> None:

@@ -1,11 +1,13 @@
 """The sidebar's summary of this session: the track, the selection, the hunted sounds.
 
 ``app.py`` draws it after the page has run, so whatever the page changed shows at once. The
-hunt panel reruns alone (a fragment) on each answer, which leaves the rest of the page as it
-was; so the summary is a fragment of its own, keyed :data:`SUMMARY_FRAGMENT`, and an answer's
-callback reruns it together with the panel: ``st.rerun([panel_key, SUMMARY_FRAGMENT])``
-(:func:`rerun_with_summary`), a few Markdown lines more per answer. (A timer that redraws it
-every second was measured instead: answers settled in 0.99 s instead of 0.59 s, median of 12.)
+hunt panel reruns alone (a fragment) on each answer and a fragment cannot draw in the sidebar,
+so while a hunt is on the summary is a fragment that redraws itself every
+:data:`LIVE_SUMMARY_S` seconds. Rerunning it from the answer deck's callback
+(``st.rerun([panel, summary])``) was tried and lost answers after a server restart
+(tests/system/test_browser_resume.py); a timer measured before the deck slowed answers (0.99 s
+instead of 0.59 s median) because answers then waited for the server — with the deck they do
+not.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from loopfind_app import state
 from loopfind_app.text import format_time, plain
 from loopfind_core.interactive.workspace import Workspace
 
-SUMMARY_FRAGMENT = "sidebar_summary"  # the key an answer callback reruns it by
+SUMMARY_FRAGMENT = "sidebar_summary"  # the summary's fragment key
 
 
 def summary_lines(ws: Workspace) -> list[str]:
@@ -50,15 +52,26 @@ def _summary() -> None:
     _draw(ws)
 
 
+LIVE_SUMMARY_S = 2.0  # while a hunt is on, the summary redraws itself this often (seconds)
+
+
+@st.fragment(run_every=LIVE_SUMMARY_S)
+def _live_summary() -> None:
+    """The summary while a hunt is on: answers are recorded by the hunt panel's fragment, which
+    cannot draw in the sidebar, so the summary catches up on its own within LIVE_SUMMARY_S."""
+    _draw(state.workspace())
+
+
 def summary() -> None:
     """Draw the summary (call it inside ``st.sidebar``, once per run)."""
-    _summary()
-
-
-def rerun_with_summary(*fragment_keys: str) -> None:
-    """From a widget callback that changes hunts (an answer): rerun the fragments
-    ``fragment_keys`` (the panel) and the summary, instead of the panel alone."""
-    st.rerun([*fragment_keys, SUMMARY_FRAGMENT])
+    try:
+        hunting = bool(state.workspace().hunts)
+    except state.DemoPending:
+        hunting = False
+    if hunting:
+        _live_summary()
+    else:
+        _summary()
 
 
 @st.fragment(run_every=1.0)
