@@ -80,14 +80,19 @@ def test_the_track_page_draws_silence_black_and_streams_the_whole_track(demo):
     assert sf.info(io.BytesIO(ogg)).duration == pytest.approx(audio.duration_s, abs=0.05)
 
 
-def test_the_select_page_marks_the_selection_on_its_waveform(demo):
+def select_demo_sample(demo) -> tuple[AppTest, object]:
+    """The app with the demo's 0.39 s vocal chop selected by typing its times on Select."""
     app = run(AppTest.from_file(APP, default_timeout=TIMEOUT_S))
     run(app.switch_page("pages/select.py"))
     sample = demo["sample_vox_5"].occurrences[0]
     app.number_input(key="sel_start").set_value(sample.start_s)
     app.number_input(key="sel_duration").set_value(sample.duration_s)
     app.get("form_submit_button")[0].click()
-    run(app)
+    return run(app), sample
+
+
+def test_the_select_page_marks_the_selection_on_its_waveform(demo):
+    app, sample = select_demo_sample(demo)
     marks = component_data(app, "loopfind_waveform")["marks"]
     assert marks == [{"start": pytest.approx(sample.start_s, abs=1e-3),
                       "end": pytest.approx(sample.end_s, abs=1e-3), "label": "selection",
@@ -97,13 +102,7 @@ def test_the_select_page_marks_the_selection_on_its_waveform(demo):
 def test_the_hunts_pictures_of_a_short_sound_show_it(demo):
     """The demo's 0.39 s vocal chop: both pictures use one scale that the sound fills, not the
     former fixed -80..0 dB (on which it was a flat purple)."""
-    app = run(AppTest.from_file(APP, default_timeout=TIMEOUT_S))
-    run(app.switch_page("pages/select.py"))
-    sample = demo["sample_vox_5"].occurrences[0]
-    app.number_input(key="sel_start").set_value(sample.start_s)
-    app.number_input(key="sel_duration").set_value(sample.duration_s)
-    app.get("form_submit_button")[0].click()
-    run(app)
+    app, sample = select_demo_sample(demo)
     run(app.switch_page("pages/hunt.py"))
     next(b for b in app.button if b.label == "Start hunt").click()
     run(app)
