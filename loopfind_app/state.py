@@ -53,6 +53,7 @@ from loopfind_core.interactive.workspace_store import (
     new_token,
     valid_token,
 )
+from loopfind_core.retrieval.defaults import APP_HUNT
 from loopfind_core.retrieval.search import WindowSearch
 
 if TYPE_CHECKING:
@@ -174,7 +175,8 @@ def learned_problem() -> str | None:
 
 def feature_kinds() -> list[str]:
     """The kinds the Hunt page offers, the default first."""
-    return (["learned"] if learned_problem() is None else []) + ["mel", "mfcc"]
+    offered = (["learned"] if learned_problem() is None else []) + ["mel", "mfcc"]
+    return sorted(offered, key=lambda kind: kind != APP_HUNT.kind)  # stable: the default first
 
 
 @st.cache_data(max_entries=3 * TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Computing features…")

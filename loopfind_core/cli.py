@@ -3,6 +3,7 @@
 Commands:
     synth     write a generated benchmark corpus (audio + annotations.csv)
     evaluate  the paper's protocol with a simulated user, on any dataset folder
+    paired    per-sound paired margin of one method over another (two evaluate reports)
     train     train the learned encoder without labels (runs under torchrun too)
     bench     speed and memory of the core on a generated 7.5-minute track
     hunt      find every occurrence of a sound in a track by answering yes/no; export them
@@ -81,6 +82,42 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluated_method(args: argparse.Namespace) -> dict:
+    """features, strategies, patience and whitening, from ``--preset`` or the single flags."""
+    from loopfind_core.retrieval.defaults import HUNT_PRESETS
+
+    single = {"features": args.features, "strategies": args.strategy,
+              "patience": args.patience, "whiten": args.whiten}
+    if args.preset is None:
+        defaults = {"features": ("mfcc",), "strategies": ("naive", "active"), "patience": 5}
+        return {k: defaults[k] if v is None else v for k, v in single.items()
+                if v is not None or k in defaults}
+    flags = {"features": "--features", "strategies": "--strategy", "patience": "--patience",
+             "whiten": "--whiten"}
+    given = [flags[k] for k, v in single.items() if v is not None]
+    if given:
+        raise LoopfindError(f"--preset {args.preset} sets the method: drop {', '.join(given)}.")
+    preset = HUNT_PRESETS[args.preset]
+    return {"features": (preset.kind,), "strategies": (preset.strategy,),
+            "patience": preset.patience, "whiten": preset.whiten}
+
+
+def _paired_lines(sounds_a, method_a: str, sounds_b, others: Sequence[str]) -> str:
+    from loopfind_core.research.paired import format_margins, paired_margins, recall_by_sound
+
+    a = recall_by_sound(sounds_a, method_a)
+    return "\n".join(format_margins(paired_margins(a, recall_by_sound(sounds_b, other),
+                                                   method_a, other)) for other in others)
+
+
+def cmd_paired(args: argparse.Namespace) -> int:
+    from loopfind_core.research.paired import sounds_of_json
+
+    print(_paired_lines(sounds_of_json(args.a_json), args.a_method, sounds_of_json(args.b_json),
+                        [args.b_method]))
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from loopfind_core.corpus.demo import ensure_demo_corpus
     from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
@@ -98,27 +135,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             data = ensure_demo_corpus(progress)
         print(f"no --data given: evaluating the built-in demo corpus in {data}")
     options = {} if args.negative_weight is None else {"negative_weight": args.negative_weight}
+    options.update(_evaluated_method(args))
     if args.beat_prior:
         options["beat_prior"] = args.beat_prior
     if args.auto_accept:
         options["auto_accept"] = tuple(float(x) for x in args.auto_accept)
-    if args.whiten is not None:
-        options["whiten"] = args.whiten
     if args.checkpoint is not None:
         options["checkpoint"] = str(args.checkpoint)
     if args.speed_variants:
         options["speed_variants"] = args.speed_variants
     if args.batch:
         options["batch"] = args.batch
-    config = EvaluationConfig(
-        features=args.features, strategies=args.strategy, patience=args.patience,
-        queries=args.queries, device=args.device, jobs=args.jobs, **options,
-    )
+    config = EvaluationConfig(queries=args.queries, device=args.device, jobs=args.jobs,
+                              **options)
     with progress_bar("evaluating") as progress:
         report = evaluate_dataset(data, config, progress)
     print(format_table(report))
     print()
     print(format_effort(report))
+    methods = [f"{k}/{m}" for k in config.features for m in config.strategies]
+    if len(methods) > 1:
+        print()
+        print(_paired_lines(report.sounds, methods[0], report.sounds, methods[1:]))
     if config.batch:
         print(f"batch{config.batch}: the user reviews pages of {config.batch} windows and ticks "
               "the occurrences; every window shown counts as one answer, a page with nothing "
@@ -127,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print()
         print(f"auto-accept after {config.manual_answers} answers:")
         print(format_auto_accept(report))
-    print(f"({report.seconds:.1f} s; patience {args.patience}; queries: {args.queries})")
+    print(f"({report.seconds:.1f} s; patience {config.patience}; queries: {args.queries})")
     if report.skipped:
         print(f"skipped {len(report.skipped)}: " + "; ".join(report.skipped[:5]))
     if args.json:
@@ -254,7 +292,11 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     )
     from loopfind_core.interactive.export import export, format_of_path
     from loopfind_core.interactive.workspace import Workspace
+    from loopfind_core.retrieval.defaults import APP_HUNT
 
+    args.features = args.features or APP_HUNT.kind
+    args.strategy = args.strategy or APP_HUNT.strategy
+    args.patience = APP_HUNT.patience if args.patience is None else args.patience
     if args.index is not None:
         return _hunt_library(args)
     formats = [format_of_path(path) for path in args.out]  # refuse a bad name before hunting
@@ -399,11 +441,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, default=None,
         help="dataset folder with annotations.csv (default: the built-in demo corpus)",
     )
-    evaluate.add_argument("--features", type=_comma_list, default=("mfcc",),
-                          help="comma-separated feature kinds: mfcc, mel, mel-std, learned")
-    evaluate.add_argument("--strategy", type=_comma_list, default=("naive", "active"),
-                          help="comma-separated strategies: naive,active")
-    evaluate.add_argument("--patience", type=int, default=5, help="rejections allowed (default 5)")
+    evaluate.add_argument("--preset", choices=("app", "paper"), default=None,
+                          help="app: exactly what the app and `hunt` do by default (features, "
+                               "whitening, strategy, patience); paper: the paper's MFCC naive "
+                               "baseline. Not with --features/--strategy/--patience/--whiten")
+    evaluate.add_argument("--features", type=_comma_list, default=None,
+                          help="comma-separated feature kinds: mfcc, mel, mel-std, learned "
+                               "(default mfcc)")
+    evaluate.add_argument("--strategy", type=_comma_list, default=None,
+                          help="comma-separated strategies (default naive,active)")
+    evaluate.add_argument("--patience", type=int, default=None,
+                          help="rejections allowed (default 5)")
     evaluate.add_argument("--queries", choices=("first", "all"), default="first",
                           help="query each sound by its first occurrence, or by each in turn")
     evaluate.add_argument("--json", type=Path, help="write the results as JSON here")
@@ -430,6 +478,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also simulate the app's batch review: pages of N windows (e.g. "
                                "12), reported next to one at a time as batchN; default 0 = off")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    paired = commands.add_parser(
+        "paired", help="paired per-sound margin of one method over another, from two "
+                       "`evaluate --json` reports (Wilcoxon signed-rank test)")
+    paired.add_argument("a_json", type=Path, help="the first report")
+    paired.add_argument("a_method", help="its method, features/strategy, e.g. learned/active")
+    paired.add_argument("b_json", type=Path, help="the second report (may be the first)")
+    paired.add_argument("b_method", help="its method, e.g. mel-std/active")
+    paired.set_defaults(run=cmd_paired)
 
     train = commands.add_parser(
         "train", help="train the encoder without labels (BYOL + autoencoder) on audio folders"
@@ -476,12 +533,15 @@ def build_parser() -> argparse.ArgumentParser:
     hunt.add_argument("--start", type=float, required=True, help="query start, seconds")
     hunt.add_argument("--duration", type=float, required=True, help="query length, seconds")
     hunt.add_argument("--snap", action="store_true", help="snap the query to the beat grid")
-    hunt.add_argument("--features", default="learned",
-                      help="feature kind (default learned): mfcc, mel, mel-std, learned, fused")
-    hunt.add_argument("--strategy", default="active", help="active (default) or naive")
+    hunt.add_argument("--features", default=None,
+                      help="feature kind: mfcc, mel, mel-std, learned, fused (default: the "
+                           "app's, learned)")
+    hunt.add_argument("--strategy", default=None,
+                      help="active or naive (default: the app's, active)")
     hunt.add_argument("--no-whiten", action="store_true",
                       help="the paper's raw features (default: whitened per track)")
-    hunt.add_argument("--patience", type=int, default=5, help="rejections allowed (default 5)")
+    hunt.add_argument("--patience", type=int, default=None,
+                      help="rejections allowed (default: the app's, 5)")
     hunt.add_argument("--name", default="", help="the sound's name in the exports")
     hunt.add_argument("--out", type=Path, nargs="*", default=[],
                       help="export files; the format follows the extension: .csv, .json "

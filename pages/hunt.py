@@ -10,7 +10,8 @@ from loopfind_app.text import format_time, plain
 from loopfind_app.track_hunt import TrackHuntView
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
-from loopfind_core.retrieval.session import DEFAULT_PATIENCE, STRATEGIES
+from loopfind_core.retrieval.defaults import APP_HUNT
+from loopfind_core.retrieval.session import STRATEGIES
 
 ws = state.workspace()
 st.title("Hunt")
@@ -29,7 +30,7 @@ def start_hunt() -> None:
     settings = st.session_state
     ws.whiten = DEFAULT_WHITENING_SHRINKAGE if settings.whiten else None
     try:
-        ws.start_hunt(settings.kind, settings.strategy or "active", int(settings.patience),
+        ws.start_hunt(settings.kind, settings.strategy or APP_HUNT.strategy, int(settings.patience),
                       settings.sound_name)
         settings.sound_name = ""
     except SelectionError as error:
@@ -39,17 +40,18 @@ def start_hunt() -> None:
 with st.container(border=True):
     c1, c2, c3, c4, c5 = st.columns([1.3, 1, 0.8, 1.3, 1], vertical_alignment="bottom")
     c1.selectbox("Features", kinds, format_func=state.KIND_LABELS.get, key="kind")
-    c2.segmented_control("Strategy", STRATEGIES, default="active", key="strategy",
+    c2.segmented_control("Strategy", STRATEGIES, default=APP_HUNT.strategy, key="strategy",
                          required=True,
                          help="active learns from your answers; naive is the paper's "
                               "baseline (nearest to the query only)")
-    c3.number_input("Patience", 1, 50, DEFAULT_PATIENCE, key="patience",
+    c3.number_input("Patience", 1, 50, APP_HUNT.patience, key="patience",
                     help="How many ‘no’ answers end the hunt")
     c4.text_input("Sound name", placeholder=ws.next_sound_name(), max_chars=60,
                   key="sound_name")
     c5.button("Start hunt", type="primary", icon=":material/play_arrow:",
               use_container_width=True, on_click=start_hunt)
-    st.toggle("Whitened features (beyond the paper; recommended)", value=True, key="whiten",
+    st.toggle("Whitened features (beyond the paper; recommended)",
+              value=APP_HUNT.whiten is not None, key="whiten",
               help="Distances use the track's own covariance (Mahalanobis): what the backing "
                    "does all the time weighs less. Raised recall on every benchmark corpus.")
     if state.learned_problem():

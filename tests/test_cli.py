@@ -79,3 +79,40 @@ def test_cli_expands_speed_variants_both_ways():
     assert args.speed_variants == (-3.0, 3.0)
     args = build_parser().parse_args(["synth", "--out", "x", "--loop-tempo-jitter-percent", "4"])
     assert args.loop_tempo_jitter_percent == 4.0 and args.sample_pitch_jitter_cents is None
+
+
+def test_cli_evaluate_preset_app_is_the_shipped_hunt_default(tiny_dataset, tmp_path, capsys,
+                                                             monkeypatch):
+    from loopfind_core.retrieval.defaults import APP_HUNT
+
+    seen = {}
+
+    def fake_evaluate(data, config, progress):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr("loopfind_core.research.evaluate.evaluate_dataset", fake_evaluate)
+    try:
+        main(["evaluate", "--data", str(tiny_dataset), "--preset", "app"])
+    except SystemExit:
+        pass
+    config = seen["config"]
+    assert (config.features, config.strategies, config.patience, config.whiten) == (
+        (APP_HUNT.kind,), (APP_HUNT.strategy,), APP_HUNT.patience, APP_HUNT.whiten)
+    assert build_parser().parse_args(["hunt", "x.wav", "--start", "1", "--duration", "1"]
+                                     ).features is None  # resolved to APP_HUNT.kind when run
+    assert main(["evaluate", "--data", str(tiny_dataset), "--preset", "paper",
+                 "--whiten", "0.3"]) == 2
+    assert "drop --whiten" in capsys.readouterr().err
+
+
+def test_cli_paired_compares_two_methods_of_one_report(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--data", str(tiny_dataset), "--features", "mfcc,mel",
+                 "--strategy", "active", "--jobs", "1", "--json", str(out)]) == 0
+    assert "mfcc/active − mel/active" in capsys.readouterr().out  # printed by evaluate too
+    assert main(["paired", str(out), "mfcc/active", str(out), "mel/active"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines and all(line.split(":")[0] in ("sample", "loop") for line in lines)
+    assert "Wilcoxon p" in lines[0]
+    assert main(["paired", str(tmp_path / "none.json"), "a/b", str(out), "mel/active"]) == 2

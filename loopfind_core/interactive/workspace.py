@@ -21,12 +21,12 @@ from loopfind_core.base.errors import LoopfindError, SelectionError
 from loopfind_core.base.spectrogram import HOP_LENGTH
 from loopfind_core.corpus.dataset import SoundTruth
 from loopfind_core.corpus.truth import matching_sound
-from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
 from loopfind_core.features.registry import extract_features
 from loopfind_core.features.track import FeatureTrack, frame_grid
 from loopfind_core.interactive.export import Event, TrackInfo, session_events
+from loopfind_core.retrieval.defaults import APP_HUNT
 from loopfind_core.retrieval.search import WindowSearch
-from loopfind_core.retrieval.session import DEFAULT_PATIENCE, RetrievalSession, query_window_frames
+from loopfind_core.retrieval.session import RetrievalSession, query_window_frames
 
 MAX_SOUND_NAME_CHARS = 60
 MAX_LATENCY_OFFSET_MS = 100.0  # the latency offset lies in ±this many milliseconds
@@ -98,7 +98,7 @@ class WorkspaceSnapshot:
     """A workspace's work as plain data (the track is the caller's: see :mod:`.workspace_store`)."""
 
     selection: Selection | None = None
-    whiten: float | None = DEFAULT_WHITENING_SHRINKAGE
+    whiten: float | None = APP_HUNT.whiten
     latency_offset_ms: float = 0.0
     current: str | None = None
     hunts: tuple[HuntSnapshot, ...] = ()
@@ -130,7 +130,7 @@ class Workspace:
     features: FeatureProvider | None = None
     searches: SearchProvider | None = None
     beats_provider: Callable[[], BeatGrid] | None = None
-    whiten: float | None = DEFAULT_WHITENING_SHRINKAGE  # None: the paper's raw features
+    whiten: float | None = APP_HUNT.whiten  # None: the paper's raw features
     selection: Selection | None = None
     hunts: dict[str, Hunt] = field(default_factory=dict)  # sound name → hunt, in start order
     current: str | None = None  # the sound name of the hunt on screen
@@ -197,8 +197,8 @@ class Workspace:
             n += 1
         return f"sound {n}"
 
-    def start_hunt(self, kind: str, strategy: str = "active",
-                   patience: int = DEFAULT_PATIENCE, sound: str = "") -> Hunt:
+    def start_hunt(self, kind: str = APP_HUNT.kind, strategy: str = APP_HUNT.strategy,
+                   patience: int = APP_HUNT.patience, sound: str = "") -> Hunt:
         """Start hunting the selection; a hunt of the same name is replaced."""
         if self.selection is None:
             raise SelectionError("Select a sound first: drag a box on the plot or type a time.")

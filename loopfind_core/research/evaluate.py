@@ -101,6 +101,8 @@ class SoundResult:
     refined_error_ms: float = math.nan  # the same with sub-frame refined starts
     review: str = ONE_AT_A_TIME  # "one", or "batch<n>": pages of n windows (see module doc)
     pages: float = math.nan  # mean screens per query (one at a time: = answers)
+    start_errors_ms: tuple[float, ...] = ()  # |refined start − true start| of every found one
+    #                                          (the start an export writes), all queries
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ class RecallRow:
     review: str = ONE_AT_A_TIME  # "one", or "batch<n>" (see the module docstring)
     pages_per_found: float = math.nan  # all pages / all occurrences found (one at a time: =
     # answers_per_found)
+    start_error_median_ms: float = math.nan  # of every found occurrence's refined start
+    start_error_p90_ms: float = math.nan  # 90th percentile of the same
+    within_20ms: float = math.nan  # share of found occurrences starting within 20 ms
 
 
 @dataclass(frozen=True)
@@ -247,6 +252,7 @@ def _sound_result(sound: SoundTruth, kind: str, strategy: str, review: str,
         _mean_ms([e for h in hunts for e in h.frame_errors_s]),
         _mean_ms([e for h in hunts for e in h.refined_errors_s]),
         review, float(np.mean([h.pages for h in hunts])),
+        tuple(1000.0 * e for h in hunts for e in h.refined_errors_s),
     )
 
 
@@ -333,8 +339,22 @@ def summarize(results: Iterable[SoundResult]) -> tuple[RecallRow, ...]:
             float(np.mean([m.complete for m in members])),
             _weighted_ms(members, "frame_error_ms"), _weighted_ms(members, "refined_error_ms"),
             review, pages / found if found else math.inf,
+            *start_error_spread([e for m in members for e in m.start_errors_ms]),
         ))
     return tuple(rows)
+
+
+EVENT_TOLERANCE_MS = 20.0  # an event this close to the true start lands on time in a game
+
+
+def start_error_spread(errors_ms: Sequence[float]) -> tuple[float, float, float]:
+    """(median, 90th percentile, share within :data:`EVENT_TOLERANCE_MS`) of start errors in
+    milliseconds; nan for each when nothing was found."""
+    if not len(errors_ms):
+        return math.nan, math.nan, math.nan
+    errors = np.asarray(errors_ms, dtype=float)
+    return (float(np.median(errors)), float(np.percentile(errors, 90)),
+            float(np.mean(errors <= EVENT_TOLERANCE_MS)))
 
 
 def _weighted_ms(members: Sequence[SoundResult], field: str) -> float:

@@ -61,16 +61,18 @@ def format_table(report: EvaluationReport) -> str:
 
 
 def format_effort(report: EvaluationReport) -> str:
-    """Per category (all genres) and method: recall, answers per occurrence found, and the
-    share of hunts that found every occurrence; with batch-review rows also pages per
+    """Per category (all genres) and method: recall, answers per occurrence found, the
+    share of hunts that found every occurrence, and the start errors of the found occurrences
+    (median, 90th percentile, share within 20 ms); with batch-review rows also pages per
     occurrence found (a page is one card one at a time, n windows in batch review)."""
     batch = any(r.review != ONE_AT_A_TIME for r in report.rows)
-    headers = ["category", "method", "recall", "answers/found", "complete", "start error ms",
-               "refined ms"] + (["pages/found"] if batch else [])
+    headers = ["category", "method", "recall", "answers/found", "complete", "start median ms",
+               "p90 ms", "within 20 ms"] + (["pages/found"] if batch else [])
     lines = [
         [r.category, method_name(r), f"{r.recall:.3f}",
-         f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}", f"{r.frame_error_ms:.1f}",
-         f"{r.refined_error_ms:.1f}"] + ([f"{r.pages_per_found:.2f}"] if batch else [])
+         f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}",
+         f"{r.start_error_median_ms:.1f}", f"{r.start_error_p90_ms:.1f}",
+         f"{r.within_20ms:.3f}"] + ([f"{r.pages_per_found:.2f}"] if batch else [])
         for category in (*CATEGORIES, ALL) for r in report.rows
         if r.genre == ALL and r.category == category
     ]
