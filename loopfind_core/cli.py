@@ -2,6 +2,7 @@
 
 Commands:
     synth     write a generated benchmark corpus (audio + annotations.csv)
+    real-corpus  render tracker modules from Debian packages into a labelled real-music corpus
     evaluate  the paper's protocol with a simulated user, on any dataset folder
     paired    per-sound paired margin of one method over another (two evaluate reports)
     train     train the learned encoder without labels (runs under torchrun too)
@@ -115,6 +116,16 @@ def cmd_paired(args: argparse.Namespace) -> int:
 
     print(_paired_lines(sounds_of_json(args.a_json), args.a_method, sounds_of_json(args.b_json),
                         [args.b_method]))
+    return 0
+
+
+def cmd_real_corpus(args: argparse.Namespace) -> int:
+    from loopfind_core.corpus.tracker import build_real_corpus, summary_lines
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    with progress_bar("rendering modules") as progress:
+        summary = build_real_corpus(args.out, sources=args.sources, progress=progress)
+    print("\n".join(summary_lines(summary, args.out)))
     return 0
 
 
@@ -433,6 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--loop-tempo-jitter-percent", type=float, default=None,
                        help="the same per loop repetition (default 0)")
     synth.set_defaults(run=cmd_synth)
+
+    real = commands.add_parser("real-corpus", help="label Debian's tracker music")
+    real.add_argument("--out", required=True, type=Path, help="output folder")
+    real.add_argument("--sources", type=_comma_list, help="Debian packages (default: all known)")
+    real.set_defaults(run=cmd_real_corpus)
 
     evaluate = commands.add_parser(
         "evaluate", help="recall of a simulated user on a dataset folder (the paper's protocol)"
