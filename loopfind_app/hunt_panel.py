@@ -242,7 +242,7 @@ def _metrics(session: RetrievalSession, view: HuntView) -> None:
 
 def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
     """Offer to accept every remaining candidate above a similarity, with the precision the
-    user's own answers suggest for it."""
+    calibrated match model expects of what it would accept."""
     slider_key = view.key("sensitivity")
     with st.container(border=True):
         slider, estimate, accept = st.columns([2, 2, 1.2], vertical_alignment="center")
@@ -251,9 +251,9 @@ def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
                                   help="Lower accepts more occurrences, and more mistakes.")
         precision, count = session.precision_estimate(threshold)
         estimate.caption(
-            f"Your answers so far: {precision:.0%} of the {count} candidates at similarity ≥ "
-            f"{threshold:.2f} were right." if count else
-            f"No answered candidate reached {threshold:.2f} yet: no estimate of precision.")
+            f"Would accept {count} more; about {precision:.0%} of them are expected to be "
+            "right (calibrated on real music)." if count else
+            f"No candidate left at similarity ≥ {threshold:.2f}.")
         accept.button("Accept all above", key=view.key("accept_confident"),
                       icon=":material/done_all:", on_click=_accept_confident,
                       args=(session, slider_key), use_container_width=True)

@@ -142,6 +142,9 @@ class AutoAcceptResult:
     wrong: int  # windows accepted automatically that are not
     answers: int  # the user's answers
     estimated_precision: float  # session.precision_estimate(threshold) before auto-accepting
+    remaining: int = 0  # occurrences still unfound when auto-accept ran
+    auto_correct: int = 0  # windows accepted automatically that are occurrences
+    estimated_count: int = 0  # windows the estimate expected auto-accept to take
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,13 @@ class AutoAcceptRow:
     strategy: str
     category: str
     threshold: float
-    precision: float  # all correct / all accepted, pooled over hunts
+    precision: float  # automatic accepts that are occurrences / all automatic accepts, pooled
     recall: float  # mean over hunts of correct / to_find
     answers: float  # mean user answers per hunt
-    estimated_precision: float  # mean of the estimates the user was shown (nan-free hunts)
+    estimated_precision: float  # the estimates shown, pooled like precision (each hunt's
+    #                             estimate weighted by the windows it expected to accept)
     n_hunts: int
+    accepted_share: float = math.nan  # occurrences auto-accept took / those still unfound
 
 
 @dataclass(frozen=True)
@@ -166,13 +171,25 @@ class EvaluationReport:
     auto_accept: tuple[AutoAcceptRow, ...] = ()
 
 
+@dataclass(frozen=True)
+class AutoAcceptHunt:
+    """One simulated auto-accept: the counts of :class:`AutoAcceptResult`."""
+
+    correct: int  # found, by the user's answers or automatically
+    wrong: int  # accepted automatically, not occurrences
+    answers: int  # the user's answers
+    estimate: float  # the precision shown before accepting
+    estimated_count: int  # the windows it said it would accept
+    remaining: int  # occurrences unfound when accepting began
+    auto_correct: int  # accepted automatically, occurrences
+
+
 def simulate_auto_accept(
     session: RetrievalSession, occurrences: Sequence[Occurrence], query_index: int,
     threshold: float, manual_answers: int,
-) -> tuple[int, int, int, float]:
+) -> AutoAcceptHunt:
     """The user answers ``manual_answers`` proposals from the truth, then accepts every next
-    proposal at least ``threshold`` confident and stops. Returns (correct, wrong, answers,
-    the precision estimate shown before accepting)."""
+    proposal at least ``threshold`` confident and stops."""
     needed_s = MATCH_OVERLAP_FRACTION * occurrences[query_index].duration_s
     unfound = set(range(len(occurrences))) - {query_index}
     answers = 0
@@ -181,8 +198,8 @@ def simulate_auto_accept(
         unfound.discard(match)
         session.answer(match is not None)
         answers += 1
-    estimate, _ = session.precision_estimate(threshold)
-    correct = len(occurrences) - 1 - len(unfound)
+    estimate, estimated_count = session.precision_estimate(threshold)
+    remaining = len(unfound)
     wrong = 0
     for candidate in session.auto_accept(threshold):
         match = matching_occurrence(candidate, occurrences, unfound, needed_s)
@@ -190,8 +207,9 @@ def simulate_auto_accept(
             wrong += 1
         else:
             unfound.discard(match)
-            correct += 1
-    return correct, wrong, answers, estimate
+    auto_correct = remaining - len(unfound)
+    return AutoAcceptHunt(len(occurrences) - 1 - len(unfound), wrong, answers, estimate,
+                          estimated_count, remaining, auto_correct)
 
 
 def _query_indices(sound: SoundTruth, queries: str) -> range:
@@ -275,11 +293,12 @@ def evaluate_auto_accept(
                 for qi in _query_indices(sound, config.queries):
                     session = _session(tracks[kind], kind, strategy, sound.occurrences[qi],
                                        config, searches, beats)
-                    correct, wrong, answers, estimate = simulate_auto_accept(
+                    hunt = simulate_auto_accept(
                         session, sound.occurrences, qi, threshold, config.manual_answers)
                     results.append(AutoAcceptResult(
                         sound.file, sound.category, sound.sound, kind, strategy, threshold,
-                        len(sound.occurrences) - 1, correct, wrong, answers, estimate))
+                        len(sound.occurrences) - 1, hunt.correct, hunt.wrong, hunt.answers,
+                        hunt.estimate, hunt.remaining, hunt.auto_correct, hunt.estimated_count))
     return results
 
 
@@ -433,14 +452,18 @@ def summarize_auto_accept(results: Iterable[AutoAcceptResult]) -> tuple[AutoAcce
             groups[(r.features, r.strategy, category, r.threshold)].append(r)
     rows = []
     for (features, strategy, category, threshold), hunts in groups.items():
-        accepted = sum(h.correct + h.wrong for h in hunts)
-        estimates = [h.estimated_precision for h in hunts if math.isfinite(h.estimated_precision)]
+        accepted = sum(h.auto_correct + h.wrong for h in hunts)
+        shown = [h for h in hunts if math.isfinite(h.estimated_precision) and h.estimated_count]
+        expected = sum(h.estimated_count for h in shown)
+        remaining = sum(h.remaining for h in hunts)
         rows.append(AutoAcceptRow(
             features, strategy, category, threshold,
-            sum(h.correct for h in hunts) / accepted if accepted else math.nan,
+            sum(h.auto_correct for h in hunts) / accepted if accepted else math.nan,
             float(np.mean([h.correct / h.to_find for h in hunts])),
             float(np.mean([h.answers for h in hunts])),
-            float(np.mean(estimates)) if estimates else math.nan, len(hunts),
+            sum(h.estimated_precision * h.estimated_count for h in shown) / expected
+            if expected else math.nan, len(hunts),
+            sum(h.auto_correct for h in hunts) / remaining if remaining else math.nan,
         ))
     return tuple(sorted(rows, key=lambda r: (r.features, r.strategy,
                                              (*CATEGORIES, ALL).index(r.category), r.threshold)))

@@ -34,6 +34,7 @@ import torch
 
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.features.track import FeatureTrack
+from loopfind_core.retrieval.calibration import MatchEvidence, MatchModel, shipped_match_model
 from loopfind_core.retrieval.search import (
     WindowSearch,
     allowed_starts,
@@ -125,6 +126,7 @@ class RetrievalSession:
         valid_starts: optional boolean mask over window starts; False starts are never
             proposed (a library's concatenated tracks: windows that cross from one track into
             the next).
+        match_model: the calibration (:mod:`.calibration`); None: the shipped one.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class RetrievalSession:
         search: WindowSearch | None = None,
         negative_weight: float = NEGATIVE_WEIGHT,
         valid_starts: np.ndarray | None = None,
+        match_model: MatchModel | None = None,
     ) -> None:
         self.features = track_features
         self.query_frame, self.window_frames = query_window_frames(
@@ -154,6 +157,7 @@ class RetrievalSession:
             raise SelectionError(f"negative_weight must be from 0 to 1, not {negative_weight}.")
         self.strategy = strategy
         self.patience = patience
+        self._match_model = match_model
         self.negative_weight = float(negative_weight)
         if search is None or search.window_frames != self.window_frames:
             search = WindowSearch(track_features.values, self.window_frames, device=device)
@@ -221,6 +225,29 @@ class RetrievalSession:
             self._pending = self._best_candidate()
         return self._pending
 
+    # ----- how likely a window is the sound (calibrated) -----
+    def match_evidence(self, candidate: Candidate) -> MatchEvidence:
+        """What the session knows about ``candidate`` now (see :class:`MatchEvidence`)."""
+        scores = self.scores()
+        positive_frames = [self.query_frame] + [c.start_frame for c in self.found]
+        positive = float(scores[positive_frames].mean())
+        spread = max(float(scores.median()) - positive, 1e-12)
+        history = self._history
+        typical = max(self._typical_distance(), 1e-12)
+        found = [c.start_frame for c in self.found]
+        nearest = min(float(self._profile(p)[candidate.start_frame]) for p in positive_frames)
+        query_profile = self._profile(self.query_frame)
+        reach = max((float(query_profile[f]) for f in found), default=0.0)
+        return MatchEvidence(
+            self.confidence(candidate), (float(scores[candidate.start_frame]) - positive) / spread,
+            len(found), len(self.rejected), bool(history) and history[-1].is_match,
+            self.query.duration_s, nearest / typical, reach / typical)
+
+    def match_probability(self, candidate: Candidate) -> float:
+        """The calibrated probability that ``candidate`` is an occurrence, 0…1."""
+        model = self._match_model or shipped_match_model()
+        return model.probability(self.match_evidence(candidate))
+
     def answer(self, yes: bool) -> None:
         """Label the pending candidate as a match (``yes``) or not."""
         candidate = self.propose()
@@ -267,13 +294,20 @@ class RetrievalSession:
         return [a.candidate for a in self._history if a.auto]
 
     def precision_estimate(self, threshold: float) -> tuple[float, int]:
-        """How often the user said yes to proposals at least ``threshold`` confident:
-        (share of yes, number of such answers) over the user's own answers (automatic ones
-        excluded). The honest estimate of the precision auto-accepting at ``threshold`` would
-        have; (nan, 0) before any such answer."""
-        votes = [a.is_match for a in self._history
-                 if not a.auto and self.confidence(a.candidate) >= threshold]
-        return (sum(votes) / len(votes) if votes else math.nan), len(votes)
+        """The precision :meth:`auto_accept` at ``threshold`` would have, and how many windows
+        it would accept: a dry run of it, each window weighted by its calibrated
+        :meth:`match_probability` when it would be taken; (nan, 0) when it would accept
+        nothing. Changes no observable state."""
+        saved = (list(self._history), self._pending)
+        chances = []
+        try:
+            while (candidate := self.propose()) is not None and \
+                    self.confidence(candidate) >= threshold:
+                chances.append(self.match_probability(candidate))
+                self._record(Answer(candidate, True, auto=True))
+        finally:
+            self._history, self._pending = saved
+        return (float(np.mean(chances)) if chances else math.nan), len(chances)
 
     def undo(self) -> Candidate | None:
         """Take back the last answer; its candidate is proposed again. Returns it (or None)."""

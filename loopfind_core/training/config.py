@@ -9,8 +9,12 @@ from loopfind_core.features.encoder import (
     EncoderConfig,
 )
 
-LOSSES = ("byol", "ae")
-AUGMENTATIONS = ("noise", "drop", "shift", "hpss", "mix", "gain", "eq", "repeat")
+LOSSES = ("byol", "ae", "nce")
+DEFAULT_LOSSES = ("byol", "ae")  # the paper's; "nce" (contrastive, in-batch negatives) is opt-in
+AUGMENTATIONS = ("noise", "drop", "shift", "hpss", "mix", "gain", "eq", "repeat", "stems",
+                 "stemrep")
+STEM_AUGMENTATIONS = ("stems", "stemrep")  # those that need a stems folder
+CONTRASTIVE_ON = ("encoder", "projector")
 PAPER_AUGMENTATIONS = ("noise", "drop", "shift", "hpss")
 AE_INPUTS = ("clean", "view")
 
@@ -25,7 +29,7 @@ class TrainConfig:
     learning_rate: float = 1e-3  # Adam
     ema: float = 0.99  # α of Eq. 2
     ae_weight: float = 1.0  # λ
-    losses: tuple[str, ...] = LOSSES
+    losses: tuple[str, ...] = DEFAULT_LOSSES
     augmentations: tuple[str, ...] = PAPER_AUGMENTATIONS
     ae_input: str = "clean"  # "clean": D(E(x)) ≈ x (paper); "view": D(E(view)) ≈ x (denoising)
     noise_std: float = 0.3  # σ of the noise augmentation, in standard deviations
@@ -36,6 +40,14 @@ class TrainConfig:
     eq_tilt_db: float = 6.0  # ± tilt of the eq augmentation, from the lowest to the highest bin
     repeat_share: float = 0.5  # share of each batch whose view 2 is a mined repetition
     repeat_max_distance: float = 0.5  # a repetition's distance / the track's median distance
+    temperature: float = 0.1  # τ of the contrastive (NT-Xent) loss
+    contrastive_frames: int = 0  # segment length of "nce" items in frames (0: whole excerpt)
+    contrastive_on: str = "encoder"  # what "nce" compares: E (what the search uses) or P(E)
+    stems_share: float = 0.75  # share of each batch made of stem views (with "stems")
+    stems_single: float = 0.0  # share of stem views whose sound is a single stem
+    stems_backing_db: tuple[float, float] = (-6.0, 3.0)  # new backing's level vs the old one's
+    stems_other_song: float = 0.5  # share of stem views whose backing is another song's mix (else
+    #                                the song's own other stems, at another time)
     seed: int = 0
     save_every: int = 100  # iterations between resumable saves
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -56,6 +68,14 @@ class TrainConfig:
             raise ConfigurationError("ema (α) must be in [0, 1).")
         if not 0.0 <= self.repeat_share <= 1.0:
             raise ConfigurationError("repeat_share must be in [0, 1].")
+        if not all(0.0 <= x <= 1.0 for x in (self.stems_share, self.stems_other_song,
+                                              self.stems_single)):
+            raise ConfigurationError(
+                "stems_share, stems_other_song and stems_single must be in [0, 1].")
+        if not self.temperature > 0.0:
+            raise ConfigurationError("temperature must be > 0.")
+        if self.contrastive_on not in CONTRASTIVE_ON:
+            raise ConfigurationError(f"contrastive_on must be one of {', '.join(CONTRASTIVE_ON)}.")
 
 
 def with_overrides(config: TrainConfig, **changes) -> TrainConfig:

@@ -20,6 +20,17 @@ Augmentations (each switchable, each a small function with a docstring):
   window search over standardised log-mel before training: the same loop or sample as the
   track itself varies it, under whatever backing it has there — no labels needed).
 
+- ``stems`` (beyond the paper, after Sony AI's sample identification, arXiv 2510.11507): for a
+  share of the batch, view 1 is the song's own mix and view 2 a random subset of its stems
+  (per-channel solo renders) at the same time over a new backing — another song's mix, or the
+  song's other stems at another time — summed in the mel-power domain; ``stemrep``: the
+  mined repetitions (as ``repeat``) also pair places where one *stem* repeats nearly exactly
+  while the mix around it differs: the same sound really mixed over another backing.
+
+``losses`` may add ``nce``, a contrastive loss with in-batch negatives (NT-Xent, temperature
+τ): L_NCE = −log( exp(s(v₁ᵢ, v₂ᵢ)/τ) / Σ_{k≠i} exp(s(·ᵢ, ·ₖ)/τ) ) over both views of the batch,
+s the mean over frames of the cosine between frame vectors (of E, or of P(E)).
+
 With ``ae_input="view"`` the autoencoder reconstructs the clean excerpt from an augmented view
 (a denoising autoencoder); the paper's ``"clean"`` reconstructs the excerpt from itself.
 
@@ -53,10 +64,11 @@ from loopfind_core.base.errors import ConfigurationError, DatasetError
 from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.features.encoder import (
+    load_encoder,
     save_checkpoint,
     weights_digest,
 )
-from loopfind_core.training.config import TrainConfig
+from loopfind_core.training.config import STEM_AUGMENTATIONS, TrainConfig
 from loopfind_core.training.data import (
     TrackMel,
     load_training_audio,
@@ -118,7 +130,7 @@ def shard(files: Sequence[Path], rank: int, world_size: int) -> list[Path]:
 
 
 def _load_share(files: list[Path], config: TrainConfig, ddp: _Distributed,
-                progress: ProgressCallback) -> list[TrackMel]:
+                progress: ProgressCallback, stems: Path | None = None) -> list[TrackMel]:
     """This rank's training tracks. A rank left with no usable file stops every rank with the
     same error, rather than leaving the others waiting for it."""
     mine = shard(files, ddp.rank, ddp.world_size)
@@ -128,7 +140,7 @@ def _load_share(files: list[Path], config: TrainConfig, ddp: _Distributed,
     try:
         tracks = load_training_audio(
             mine, config, progress if ddp.rank == 0 else no_progress,
-            jobs=(os.cpu_count() or 1) if ddp.world_size == 1 else 1,
+            jobs=(os.cpu_count() or 1) if ddp.world_size == 1 else 1, stems=stems,
         )
     except DatasetError as failure:
         if ddp.world_size == 1:
@@ -164,32 +176,52 @@ def _train_state_path(out: Path) -> Path:
 def train(
     data: Sequence[str | Path], out: str | Path, config: TrainConfig = TrainConfig(),
     device: str | None = None, resume: bool = False, progress: ProgressCallback = no_progress,
-    description: str = "",
+    description: str = "", stems: str | Path | None = None, init: str | Path | None = None,
 ) -> TrainResult:
     """Train an encoder on every audio file under ``data`` and write ``out`` (under torchrun:
-    every rank trains, the first writes)."""
+    every rank trains, the first writes). The ``stems`` augmentation takes the stems of
+    ``<name>.wav`` from the audio files of ``stems/<name>/``. With ``init``, the encoder starts
+    from that checkpoint's weights and keeps its input normalisation (fine-tuning)."""
     config.check()
+    if any(a in STEM_AUGMENTATIONS for a in config.augmentations) != (stems is not None):
+        raise ConfigurationError("The stems augmentations (stems, stemrep) and a stems folder "
+                                 "go together.")
     ddp = _init_distributed(device)
     try:
-        return _train(data, Path(out), config, ddp, resume, progress, description)
+        return _train(data, Path(out), config, ddp, resume, progress, description,
+                      Path(stems) if stems is not None else None, init)
     finally:
         if ddp.owns_group:
             dist.destroy_process_group()
 
 
 def _train(data, out: Path, config: TrainConfig, ddp: _Distributed, resume: bool,
-           progress: ProgressCallback, description: str) -> TrainResult:
+           progress: ProgressCallback, description: str, stems: Path | None,
+           init: str | Path | None = None) -> TrainResult:
     started = time.perf_counter()
     if config.batch % ddp.world_size:
         raise ConfigurationError(f"batch {config.batch} must divide among {ddp.world_size} ranks.")
-    tracks = _load_share(audio_files(data), config, ddp, progress)
+    tracks = _load_share(audio_files(data), config, ddp, progress, stems)
     mean_np, std_np, training_files = _global_normalization(tracks, ddp)
     mean = torch.from_numpy(mean_np)[None, :, None]  # (1, N_MELS, 1)
     std = torch.from_numpy(std_np)[None, :, None]
 
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     learner = Learner(config.encoder).to(ddp.device)
-    for unused in learner.unused_heads(config.losses):  # e.g. --losses ae: projector, predictor
+    init_record = None
+    if init is not None:
+        start = load_encoder(init, "cpu")
+        if start.encoder.config != config.encoder:
+            raise ConfigurationError(f"{Path(init).name} has another architecture "
+                                     f"({start.encoder.config}) than asked ({config.encoder}).")
+        learner.encoder.load_state_dict(start.encoder.state_dict())
+        mean_np = start.mean_db[:, 0].cpu().numpy()
+        std_np = start.std_db[:, 0].cpu().numpy()
+        mean = torch.from_numpy(mean_np)[None, :, None]
+        std = torch.from_numpy(std_np)[None, :, None]
+        init_record = {"file": Path(init).name, "weights_sha256": weights_digest(start.encoder)}
+    # e.g. --losses ae: projector, predictor
+    for unused in learner.unused_heads(config.losses, config.contrastive_on):
         unused.requires_grad_(False)  # no gradient to wait for (cheaper than find_unused_...)
     target_encoder = copy.deepcopy(learner.encoder).requires_grad_(False)
     target_projector = copy.deepcopy(learner.projector).requires_grad_(False)
@@ -227,7 +259,8 @@ def _train(data, out: Path, config: TrainConfig, ddp: _Distributed, resume: bool
     for iteration in range(start_iteration, config.iters):
         batch = sample_batch(
             tracks, per_rank, config.excerpt_frames, rng, "mix" in config.augmentations,
-            config.repeat_share if "repeat" in config.augmentations else 0.0,
+            config.repeat_share if {"repeat", "stemrep"} & set(config.augmentations) else 0.0,
+            config,
         )
         # HPSS: half the time, view 1 is the harmonic part of the excerpt
         harmonic_view = "hpss" in config.augmentations and bool(
@@ -257,7 +290,9 @@ def _train(data, out: Path, config: TrainConfig, ddp: _Distributed, resume: bool
         training_frames = sum(training_files.values())
         metadata = {
             "package_version": __version__,
-            "training_data": description or ", ".join(map(str, data)),
+            "training_data": description or ", ".join(map(str, data)) + (
+                f" (stems: {stems})" if stems is not None else ""),
+            "training_stems": sum(len(t.stems_db) for t in tracks if t.stems_db is not None),
             "training_files": len(training_files),
             "training_hours": round(training_frames / FRAME_RATE_HZ / 3600, 3),
             "iterations": config.iters,
@@ -268,6 +303,7 @@ def _train(data, out: Path, config: TrainConfig, ddp: _Distributed, resume: bool
             "device": str(ddp.device),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "seconds": round(time.perf_counter() - started, 1),
+            "init_checkpoint": init_record,
         }
         save_checkpoint(out, learner.encoder, mean_np, std_np, metadata)
         state_path.unlink(missing_ok=True)

@@ -24,19 +24,28 @@ class Batch:
     other: torch.Tensor | None  # (batch, N_MELS, frames) dB, unrelated excerpts for "mix"
     repetition: torch.Tensor | None = None  # (batch, N_MELS, frames) dB: where each excerpt
     #                                         repeats in its track (the excerpt itself if not)
+    stem_view: torch.Tensor | None = None  # (batch, N_MELS, frames) dB: some of the excerpt's
+    #                                        stems over a new backing (rows in stem_rows only)
+    stem_rows: torch.Tensor | None = None  # (batch,) bool: the rows whose view 2 is stem_view
 
 
 def sample_batch(
     tracks: Sequence[TrackMel], size: int, frames: int, rng: np.random.Generator,
-    with_other: bool, repeat_share: float = 0.0,
+    with_other: bool, repeat_share: float = 0.0, config: TrainConfig | None = None,
 ) -> Batch:
     """Random excerpts, files weighted by length; with ``repeat_share`` > 0, that share of the
-    batch is drawn from the tracks' mined repetitions, each with its repetition."""
+    batch is drawn from the tracks' mined repetitions, each with its repetition; with the
+    ``stems`` augmentation in ``config``, its ``stems_share`` is drawn from tracks with stems,
+    each with a stem view (:func:`stem_view`)."""
     lengths = np.array([t.mel_db.shape[1] - frames + 1 for t in tracks], dtype=np.float64)
     n_pairs = np.array(
         [0 if t.repeat_pairs is None else len(t.repeat_pairs) for t in tracks], dtype=np.float64
     )
     n_repeated = int(round(size * repeat_share)) if n_pairs.sum() else 0
+    has_stems = np.array([t.stems_db is not None for t in tracks])
+    n_stems = (int(round(size * config.stems_share)) if config is not None
+               and "stems" in config.augmentations and has_stems.any() else 0)
+    n_repeated = min(n_repeated, size - n_stems)
 
     def excerpts(count: int) -> list[tuple[int, int]]:
         picks = rng.choice(len(tracks), size=count, p=lengths / lengths.sum())
@@ -53,18 +62,68 @@ def sample_batch(
             np.stack([getattr(tracks[i], which)[:, s : s + frames] for i, s in places])
         )
 
-    places = excerpts(size - n_repeated)
+    places = excerpts(size - n_repeated - n_stems)
     repeated_at = list(places)  # no repetition: view 2 comes from the excerpt itself
     if n_repeated:
         more_places, more_repeated_at = repetitions(n_repeated)
         places, repeated_at = places + more_places, repeated_at + more_repeated_at
+    stem_views = None
+    if n_stems:
+        weights = lengths * has_stems
+        picks = rng.choice(len(tracks), size=n_stems, p=weights / weights.sum())
+        stem_places = [(i, int(rng.integers(0, lengths[i]))) for i in picks]
+        backings = excerpts(n_stems)
+        views = [stem_view(tracks[i], s, frames, tracks[j].mel_db[:, b : b + frames],
+                           config, rng) for (i, s), (j, b) in zip(stem_places, backings)]
+        places, repeated_at = places + stem_places, repeated_at + stem_places
+        stem_views = torch.from_numpy(np.concatenate(
+            [np.zeros((size - n_stems, *views[0].shape), np.float32), np.stack(views)]))
     has_harmonic = tracks[0].harmonic_db is not None
     return Batch(
         clean=stack(places),
         harmonic=stack(places, "harmonic_db") if has_harmonic else None,
         other=stack(excerpts(size)) if with_other else None,
         repetition=stack(repeated_at) if repeat_share > 0 else None,
+        stem_view=stem_views,
+        stem_rows=torch.arange(size) >= size - n_stems if n_stems else None,
     )
+
+
+def _power(db: np.ndarray) -> np.ndarray:
+    return 10.0 ** (db.astype(np.float32) / 10.0)
+
+
+def stem_view(track: TrackMel, start: int, frames: int, other_song_db: np.ndarray,
+              config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """The same sound over another backing (after arXiv 2510.11507), (N_MELS, frames) dB.
+
+    The sound: a random subset of the stems playing in the excerpt (each with probability ½,
+    or, with probability ``stems_single``, one of them alone; at least one, holding at least a
+    tenth of the excerpt's power). The backing, with
+    probability ``stems_other_song``, is ``other_song_db`` (another excerpt's mix), else the
+    song's other stems at another time; it is set to the level the excerpt's own remaining
+    stems had, plus a random ``stems_backing_db``. Mixed as a sum of mel powers."""
+    stems = _power(track.stems_db[:, :, start : start + frames])  # (stems, mels, frames)
+    energy = stems.mean(axis=(1, 2))
+    total = float(energy.sum()) + 1e-12
+    active = np.flatnonzero(energy >= 0.01 * total)
+    chosen = active[rng.random(len(active)) < 0.5]
+    if rng.random() < config.stems_single:  # one channel alone: a sample-like sound
+        chosen = active[rng.integers(len(active)) : ][:1]
+    if chosen.size == 0 or energy[chosen].sum() < 0.1 * total:
+        loudest = active[np.argsort(-energy[active])]
+        chosen = np.union1d(chosen, loudest[:1])
+    rest = np.setdiff1d(np.arange(len(stems)), chosen)
+    sound = stems[chosen].sum(axis=0)
+    own_level = max(float(energy[rest].sum()), 0.1 * total)
+    if rest.size and rng.random() >= config.stems_other_song:
+        later = int(rng.integers(0, track.stems_db.shape[2] - frames + 1))
+        backing = _power(track.stems_db[rest, :, later : later + frames]).sum(axis=0)
+    else:
+        backing = _power(other_song_db)
+    low, high = config.stems_backing_db
+    gain = own_level / max(float(backing.mean()), 1e-12) * 10.0 ** (rng.uniform(low, high) / 10)
+    return (10.0 * np.log10(sound + gain * backing + 1e-10)).astype(np.float32)
 
 
 # ----- augmentations (on dB before standardisation, or on standardised values) -------------
@@ -113,7 +172,11 @@ def make_view(
     if "mix" in augs and batch.other is not None:
         low, high = config.mix_gain_db
         gain = low + (high - low) * torch.rand(n, generator=generator)
-        x = mix_in(x, batch.other, gain)
+        mixed = mix_in(x, batch.other, gain)
+        x = mixed if batch.stem_rows is None else torch.where(
+            batch.stem_rows[:, None, None], x, mixed)  # stem rows: own mix vs a stem view
+    if use_repetition and batch.stem_rows is not None:
+        x = torch.where(batch.stem_rows[:, None, None], batch.stem_view, x)
     if "gain" in augs:
         x = x + ((torch.rand(n, 1, 1, generator=generator) * 2 - 1) * config.gain_db)
     if "eq" in augs:

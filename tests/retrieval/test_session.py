@@ -160,18 +160,21 @@ def test_auto_accept_takes_confident_proposals_and_undo_returns_them(planted, pl
     session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
     first = session.propose()
     session.answer(is_planted(first, planted))
+    before = (session.history, session.propose())
     estimate, count = session.precision_estimate(0.42)  # planted copies: 0.70, 0.63, 0.46
-    assert (estimate, count) == (1.0, 1)
+    assert (session.history, session.propose()) == before, "a dry run changes nothing"
     accepted = session.auto_accept(0.42)
-    assert len(accepted) == 2 and all(is_planted(c, planted) for c in accepted)
+    assert count == len(accepted) == 2 and all(is_planted(c, planted) for c in accepted)
+    assert 0.5 < estimate <= 1.0  # the calibrated chance of windows this close to the query
     assert [a.auto for a in session.history] == [False, True, True]
     pending = session.propose()
     assert pending is not None and session.confidence(pending) < 0.42
-    assert session.precision_estimate(0.42)[1] == 1, "automatic answers are not evidence"
+    assert session.precision_estimate(0.42)[1] == 0, "nothing left above the threshold"
     assert session.undo() == accepted[-1] and len(session.found) == 2
     with pytest.raises(SelectionError, match="threshold"):
         session.auto_accept(1.5)
-    assert np.isnan(RetrievalSession(planted_mfcc, 3.1, 0.6).precision_estimate(0.5)[0])
+    estimate, count = RetrievalSession(planted_mfcc, 3.1, 0.6).precision_estimate(1.0)
+    assert np.isnan(estimate) and count == 0, "nothing to accept: no estimate"
 
 
 def test_revising_an_automatic_answer_makes_it_the_users(planted, planted_mfcc):
@@ -370,3 +373,12 @@ def test_branches_of_a_planted_hunt(planted, planted_mfcc):
     assert session.propose() == after_yes and session.branches().undo == first
     session.finish()
     assert session.branches() == (None, None, after_yes), "undo brings back the pending one"
+
+
+def test_match_evidence_scores_the_query_like_the_positives(planted, planted_mfcc):
+    session = RetrievalSession(planted_mfcc, planted.sound_starts_s[0], planted.sound_duration_s)
+    evidence = session.match_evidence(session.query)
+    assert evidence.relative_score == pytest.approx(0.0, abs=1e-6)
+    assert evidence.similarity == pytest.approx(1.0) and evidence.n_found == 0
+    candidate = session.propose()
+    assert 0.0 <= session.match_probability(candidate) <= 1.0

@@ -1,0 +1,231 @@
+"""The product commands: hunt (one track or a library), index, app."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+from loopfind_core.base.errors import LoopfindError
+from loopfind_core.cli.common import progress_bar
+from loopfind_core.library.vector_index import DEFAULT_SHORTLIST_TRACKS
+
+log = logging.getLogger("loopfind_core")
+
+
+HUNT_KEYS = "[y]es / [n]o / [u]ndo / [d]one"
+
+
+def _ask(session, prompt: str) -> None:
+    """One interactive answer: y/n answers the candidate, u undoes, d finishes the hunt."""
+    reply = input(f"{prompt} — {HUNT_KEYS}? ").strip().lower()[:1]
+    if reply in ("y", "n"):
+        session.answer(reply == "y")
+    elif reply == "u":
+        session.undo()
+    elif reply == "d":
+        session.finish()
+    else:
+        print(f"answer with {HUNT_KEYS}")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
+    from loopfind_core.library.store import build_index
+
+    whiten = None if args.no_whiten else DEFAULT_WHITENING_SHRINKAGE
+    with progress_bar("indexing") as progress:
+        report = build_index(args.folder, args.out, args.features, whiten, args.jobs, progress,
+                             engine=args.engine, address=args.address)
+    print(f"{args.out}: {report.added} added, {report.unchanged} unchanged, {report.removed} "
+          f"removed, {len(report.failed)} unreadable; {report.audio_hours:.2f} h of audio; "
+          f"{report.seconds:.1f} s")
+    if report.added_hours > 0:
+        print(f"extracted {report.added_hours:.3f} track-hours in {report.extract_seconds:.1f} s "
+              f"on the {report.engine} engine: "
+              f"{report.extract_seconds / report.added_hours:.1f} s per track-hour")
+    for reason in report.failed:
+        print(f"  skipped {reason}")
+    if report.vectors:
+        how = "built" if report.vectors.rebuilt else (
+            f"updated (+{report.vectors.added_blocks} -{report.vectors.removed_blocks} blocks)")
+        print(f"vector index: {report.vectors.blocks} blocks ({report.vectors.factory}), "
+              f"{report.vectors.bytes / 2**20:.1f} MiB, {how} in {report.vectors.seconds:.1f} s")
+    return 0
+
+
+def _hunt_library(args: argparse.Namespace) -> int:
+    """``hunt --index``: the query from a track (an audio file, indexed or not, or the name of
+    an indexed track), candidates from the library: the tracks its vector index shortlists
+    (``--shortlist N``), or every track (0)."""
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.library.hunt import hunt_selection
+    from loopfind_core.library.manifest import read_index_manifest
+
+    manifest = read_index_manifest(args.index)
+    query = load_audio(args.track) if args.track.is_file() else str(args.track)
+    hunt = hunt_selection(args.index, query, args.start, args.duration,
+                          shortlist_tracks=args.shortlist, patience=args.patience,
+                          strategy=args.strategy)
+    session = hunt.session
+    searched = (f"the {len(hunt.shortlist.names)} of {len(manifest['tracks'])} indexed tracks "
+                f"its vector index lists first ({hunt.shortlist.seconds * 1000:.0f} ms)"
+                if hunt.shortlist else f"all {len(manifest['tracks'])} indexed tracks")
+    print(f"hunting {args.duration:.2f} s from {args.start:.2f} s of {args.track} across "
+          f"{searched} ({manifest['kind']})")
+    while (candidate := session.propose()) is not None:
+        name, at_s = hunt.location(candidate)
+        _ask(session, f"candidate {len(session.history) + 1}: {name} at {at_s:8.2f} s "
+                      f"(similarity {session.confidence(candidate):.0%})")
+    for event in hunt.events():
+        print(f"{event.track}\t{event.start_s:.3f}\t{event.end_s:.3f}")
+    return 0
+
+
+def cmd_hunt(args: argparse.Namespace) -> int:
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.corpus.dataset import read_dataset
+    from loopfind_core.corpus.truth import (
+        MATCH_OVERLAP_FRACTION,
+        matching_occurrence,
+        matching_sound,
+    )
+    from loopfind_core.interactive.export import export, format_of_path
+    from loopfind_core.interactive.workspace import Workspace
+    from loopfind_core.retrieval.defaults import APP_HUNT
+
+    args.features = args.features or APP_HUNT.kind
+    args.strategy = args.strategy or APP_HUNT.strategy
+    args.patience = APP_HUNT.patience if args.patience is None else args.patience
+    if args.index is not None:
+        return _hunt_library(args)
+    formats = [format_of_path(path) for path in args.out]  # refuse a bad name before hunting
+    audio = load_audio(args.track)
+    truth = ()
+    if args.answers_from is not None:
+        name = Path(args.track).name
+        truth = tuple(s for s in read_dataset(args.answers_from).sounds() if s.file == name)
+    workspace = Workspace(audio, truth)
+    if args.no_whiten:
+        workspace.whiten = None
+    workspace.select(args.start, args.duration, snap_to_beats=args.snap)
+    hunt = workspace.start_hunt(args.features, args.strategy, args.patience, args.name)
+    session = hunt.session
+    matched = matching_sound(truth, workspace.selection.start_s, workspace.selection.duration_s)
+    if truth and matched is None:
+        raise LoopfindError("--answers-from: the selection covers no annotated sound.")
+    unfound = set(range(len(matched[0].occurrences))) - {matched[1]} if matched else set()
+    needed_s = MATCH_OVERLAP_FRACTION * workspace.selection.duration_s
+    print(f"hunting {hunt.sound!r}: {workspace.selection.duration_s:.2f} s from "
+          f"{workspace.selection.start_s:.2f} s, {hunt.kind}/{hunt.strategy}, patience "
+          f"{session.patience}")
+    while (candidate := session.propose()) is not None:
+        prompt = (f"candidate {len(session.history) + 1} at {candidate.start_s:8.2f} s "
+                  f"(similarity {session.confidence(candidate):.0%})")
+        if not matched:
+            _ask(session, prompt)
+            continue
+        hit = matching_occurrence(candidate, matched[0].occurrences, unfound, needed_s)
+        unfound.discard(hit)
+        print(f"{prompt}: {'yes' if hit is not None else 'no'}")
+        session.answer(hit is not None)
+    events = workspace.events()
+    print(f"{len(events)} occurrences (the query included): "
+          + ", ".join(f"{e.start_s:.2f}" for e in events))
+    for path, fmt in zip(args.out, formats):
+        Path(path).write_bytes(export(events, workspace.track_info, fmt, audio=audio))
+        print(f"wrote {path} ({fmt})")
+    return 0
+
+
+APP_EXTRA_HINT = 'pip install "loopfind[app]"'
+
+
+def app_script() -> Path:
+    """The app's entry script, found without importing the app (the core never does):
+    ``loopfind_app/site/app.py`` in an installed wheel (pyproject.toml puts the top-level
+    ``app.py``, ``pages/`` and ``.streamlit/`` there), else ``app.py`` beside ``loopfind_app/``
+    in a checkout or an editable install."""
+    spec = importlib.util.find_spec("loopfind_app")
+    folders = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    for folder in folders:
+        for script in (folder / "site" / "app.py", folder.parent / "app.py"):
+            if script.is_file():
+                return script
+    raise LoopfindError(f"The app is not installed with this package; {APP_EXTRA_HINT}.")
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """``streamlit run`` on the app, in this process (so a signal reaches the server); the
+    settings of its ``.streamlit/config.toml`` apply from any working folder, since Streamlit
+    reads the one beside the entry script."""
+    script = app_script()
+    if importlib.util.find_spec("streamlit") is None:
+        raise LoopfindError(f"`app` needs the app's packages: {APP_EXTRA_HINT}.")
+    command = [sys.executable, "-m", "streamlit", "run", str(script), *args.streamlit_args]
+    log.debug("running %s", " ".join(command))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+def add_product_commands(commands: argparse._SubParsersAction) -> None:
+    """The product commands' parsers."""
+    hunt = commands.add_parser(
+        "hunt", help="find every occurrence of a sound by answering yes/no, then export")
+    hunt.add_argument("track", type=Path, help="audio file (WAV, FLAC, OGG, MP3, AIFF)")
+    hunt.add_argument("--start", type=float, required=True, help="query start, seconds")
+    hunt.add_argument("--duration", type=float, required=True, help="query length, seconds")
+    hunt.add_argument("--snap", action="store_true", help="snap the query to the beat grid")
+    hunt.add_argument("--features", default=None,
+                      help="feature kind: mfcc, mel, mel-std, learned, fused (default: the "
+                           "app's, learned)")
+    hunt.add_argument("--strategy", default=None,
+                      help="active or naive (default: the app's, active)")
+    hunt.add_argument("--no-whiten", action="store_true",
+                      help="the paper's raw features (default: whitened per track)")
+    hunt.add_argument("--patience", type=int, default=None,
+                      help="rejections allowed (default: the app's, 5)")
+    hunt.add_argument("--name", default="", help="the sound's name in the exports")
+    hunt.add_argument("--out", type=Path, nargs="*", default=[],
+                      help="export files; the format follows the extension: .csv, .json "
+                           "(docs/events.schema.json), .txt (Audacity labels), .mid, .osz "
+                           "(osu! beatmap with the song), .zip (Beat Saber map with the song)")
+    hunt.add_argument("--answers-from", type=Path, default=None,
+                      help="answer from this dataset folder's ground truth instead of asking")
+    hunt.add_argument("--index", type=Path, default=None,
+                      help="hunt across the tracks of this index (TRACK: a track in it, or "
+                           "any audio file)")
+    hunt.add_argument("--shortlist", type=int, default=DEFAULT_SHORTLIST_TRACKS, metavar="N",
+                      help="with --index: search exactly the N tracks the vector index lists "
+                           f"first (default {DEFAULT_SHORTLIST_TRACKS}); 0: every track")
+    hunt.set_defaults(run=cmd_hunt)
+
+    index = commands.add_parser(
+        "index", help="store the features of a folder of tracks (incremental, parallel)")
+    index.add_argument("folder", type=Path, help="folder of audio files (searched recursively)")
+    index.add_argument("--out", type=Path, required=True, help="index folder")
+    index.add_argument("--features", default="learned", help="feature kind (default learned)")
+    index.add_argument("--no-whiten", action="store_true", help="store raw features")
+    index.add_argument("--jobs", "--workers", dest="jobs", type=int, default=0,
+                       help="worker processes (default: cores); with --engine dask and no "
+                            "--address, the local cluster's workers")
+    index.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="where features are extracted: local processes (default) or Dask "
+                            "distributed (docs/scale.md); the index is the same")
+    index.add_argument("--address", default=None,
+                       help="with --engine dask: join this scheduler (tcp://host:8786) instead "
+                            "of starting a local cluster; its workers must see FOLDER and "
+                            "--out at the same paths")
+    index.set_defaults(run=cmd_index)
+
+    app = commands.add_parser(
+        "app", help="start the app (streamlit run); further options go to streamlit, e.g. "
+                    "--server.port 8502",
+        description=f"Start the Streamlit app on http://localhost:8501 (needs {APP_EXTRA_HINT}). "
+                    "Options after `app` go to `streamlit run`, e.g. --server.port 8502.")
+    app.set_defaults(run=cmd_app)
