@@ -24,8 +24,9 @@ session is deterministic.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -260,23 +261,29 @@ class RetrievalSession:
         self._pending = None
 
     def auto_accept(self, threshold: float) -> list[Candidate]:
-        """Accept, without asking, every next proposal whose :meth:`confidence` is at least
-        ``threshold``; stop at the first one below it (it stays pending) or when nothing is
-        left. Each is recorded as an automatic yes (:attr:`Answer.auto`), counts as a positive
-        for the next proposals, and can be taken back with :meth:`undo` one by one.
+        """Accept, without asking, the windows best first under the current answers (as a page
+        of batch review is chosen: none overlapping another by more than half), up to the first
+        whose :meth:`confidence` is below ``threshold``. The accepted windows do not steer each
+        other: one wrong acceptance cannot pull the next ones its way, and what is accepted is
+        what :meth:`precision_estimate` judged. Each is recorded as an automatic yes
+        (:attr:`Answer.auto`), counts as a positive for the next proposals, and can be taken
+        back with :meth:`undo` one by one.
 
         Returns:
             The accepted candidates, in order.
         """
         if not 0.0 <= threshold <= 1.0:
             raise SelectionError(f"The confidence threshold must be from 0 to 1, not {threshold}.")
-        accepted = []
-        while (candidate := self.propose()) is not None:
-            if self.confidence(candidate) < threshold:
-                break
+        accepted = self._confident_windows(threshold)
+        for candidate in accepted:
             self._record(Answer(candidate, True, auto=True))
-            accepted.append(candidate)
         return accepted
+
+    def _confident_windows(self, threshold: float) -> list[Candidate]:
+        """The windows :meth:`auto_accept` takes: best first under the current answers (as a
+        page of batch review is chosen), up to the first below ``threshold``."""
+        return list(itertools.takewhile(lambda c: self.confidence(c) >= threshold,
+                                        self._windows_best_first()))
 
     def revise(self, start_frame: int, yes: bool) -> None:
         """Review an earlier answer (e.g. an automatic one): the answer about the window at
@@ -295,18 +302,9 @@ class RetrievalSession:
 
     def precision_estimate(self, threshold: float) -> tuple[float, int]:
         """The precision :meth:`auto_accept` at ``threshold`` would have, and how many windows
-        it would accept: a dry run of it, each window weighted by its calibrated
-        :meth:`match_probability` when it would be taken; (nan, 0) when it would accept
-        nothing. Changes no observable state."""
-        saved = (list(self._history), self._pending)
-        chances = []
-        try:
-            while (candidate := self.propose()) is not None and \
-                    self.confidence(candidate) >= threshold:
-                chances.append(self.match_probability(candidate))
-                self._record(Answer(candidate, True, auto=True))
-        finally:
-            self._history, self._pending = saved
+        it would accept: the mean calibrated :meth:`match_probability` of exactly the windows
+        it would take; (nan, 0) when it would accept nothing. Changes no state."""
+        chances = [self.match_probability(c) for c in self._confident_windows(threshold)]
         return (float(np.mean(chances)) if chances else math.nan), len(chances)
 
     def undo(self) -> Candidate | None:
@@ -442,26 +440,30 @@ class RetrievalSession:
         """
         if not isinstance(n, int) or n < 1:
             raise SelectionError(f"A batch holds at least one window, not {n!r}.")
+        return list(itertools.islice(self._windows_best_first(), n))
+
+    def _windows_best_first(self) -> Iterator[Candidate]:
+        """The pending proposal, then each next best allowed start under the current scores,
+        blocking every one yielded before the next (see :meth:`next_batch`)."""
         first = self.propose()
         if first is None:
-            return []
-        batch = [first]
-        if n == 1:
-            return batch
+            return
+        yield first
         search = self._search
         blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
         allowed = allowed_starts(search.n_starts, self.window_frames, blocked, search.device)
         if self._valid is not None:
             allowed &= self._valid
         scores = self.scores()
-        while len(batch) < n:
-            allowed &= allowed_starts(search.n_starts, self.window_frames,
-                                      [batch[-1].start_frame], search.device)
+        last = first
+        while True:
+            allowed &= allowed_starts(search.n_starts, self.window_frames, [last.start_frame],
+                                      search.device)
             start = best_allowed_start(scores, allowed)
             if start is None:
-                break
-            batch.append(self._candidate(start, float(scores[start])))
-        return batch
+                return
+            last = self._candidate(start, float(scores[start]))
+            yield last
 
     def answer_batch(self, decisions: Sequence[tuple[Candidate, bool]]) -> None:
         """Record a reviewed page: each (candidate, is it the sound?) becomes an answer, in
