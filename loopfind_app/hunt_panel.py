@@ -251,8 +251,10 @@ def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
                                   help="Lower accepts more occurrences, and more mistakes.")
         precision, count = session.precision_estimate(threshold)
         estimate.caption(
-            f"Would accept {count} more; about {precision:.0%} of them are expected to be "
-            "right (calibrated on real music)." if count else
+            (f"Would accept {count} more; about {precision:.0%} of them are expected to be "
+             "right" if count > 1 else
+             f"Would accept 1 more, {precision:.0%} likely to be right")
+            + " (calibrated on real music)." if count else
             f"No candidate left at similarity ≥ {threshold:.2f}.")
         accept.button("Accept all above", key=view.key("accept_confident"),
                       icon=":material/done_all:", on_click=_accept_confident,

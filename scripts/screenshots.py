@@ -55,7 +55,7 @@ def main(out: Path) -> None:
             for answer in ("yes", "yes", "no", "yes"):
                 press_answer(page, answer)
                 wait_settled(page)
-            page.screenshot(path=str(out / f"{scheme}-3-hunt.png"))
+            page.screenshot(path=str(out / f"{scheme}-3-hunt.png"), full_page=True)
             open_page(page, "Compare")
             page.get_by_text("Self-similarity").first.wait_for(timeout=90_000)
             wait_idle(page)
