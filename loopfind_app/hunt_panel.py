@@ -249,16 +249,21 @@ def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
         threshold = slider.slider("Sensitivity: accept at similarity ≥", 0.3, 0.95, 0.6, 0.05,
                                   key=slider_key,
                                   help="Lower accepts more occurrences, and more mistakes.")
-        precision, count = session.precision_estimate(threshold)
-        estimate.caption(
-            (f"Would accept {count} more; about {precision:.0%} of them are expected to be "
-             "right" if count > 1 else
-             f"Would accept 1 more, {precision:.0%} likely to be right")
-            + " (calibrated on real music)." if count else
-            f"No candidate left at similarity ≥ {threshold:.2f}.")
+        estimate.caption(_estimate_text(*session.precision_estimate(threshold), threshold))
         accept.button("Accept all above", key=view.key("accept_confident"),
                       icon=":material/done_all:", on_click=_accept_confident,
                       args=(session, slider_key), use_container_width=True)
+
+
+def _estimate_text(precision: float, count: int, threshold: float) -> str:
+    """What auto-accept at ``threshold`` would take, and how much of it is likely right."""
+    if count == 0:
+        return f"No candidate left at similarity ≥ {threshold:.2f}."
+    if count == 1:
+        return (f"Would accept 1 more, {precision:.0%} likely to be right (calibrated on real "
+                "music).")
+    return (f"Would accept {count} more; about {precision:.0%} of them are expected to be right "
+            "(calibrated on real music).")
 
 
 def _review_expander(session: RetrievalSession, view: HuntView) -> None:

@@ -27,8 +27,6 @@ from loopfind_core.cli.research import add_research_commands
 
 __all__ = ["app_script", "build_parser", "main", "program_name"]
 
-log = logging.getLogger("loopfind_core")
-
 
 def program_name() -> str:
     """``loopfind`` as the installed script, ``python -m loopfind_core`` when run that way."""

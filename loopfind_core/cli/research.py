@@ -15,9 +15,6 @@ from loopfind_core.base.errors import LoopfindError
 from loopfind_core.base.progress import no_progress
 from loopfind_core.cli.common import comma_list, progress_bar, speed_variant_list
 
-log = logging.getLogger("loopfind_core")
-
-
 SYNTH_JITTER_FLAGS = ("sample_pitch_jitter_cents", "loop_pitch_jitter_cents",
                       "sample_tempo_jitter_percent", "loop_tempo_jitter_percent")
 
@@ -67,10 +64,8 @@ def _evaluated_method(args: argparse.Namespace) -> dict:
 
     single = {"features": args.features, "strategies": args.strategy,
               "patience": args.patience, "whiten": args.whiten}
-    if args.preset is None:
-        defaults = {"features": ("mfcc",), "strategies": ("naive", "active"), "patience": 5}
-        return {k: defaults[k] if v is None else v for k, v in single.items()
-                if v is not None or k in defaults}
+    if args.preset is None:  # what is not given keeps EvaluationConfig's default
+        return {k: v for k, v in single.items() if v is not None}
     flags = {"features": "--features", "strategies": "--strategy", "patience": "--patience",
              "whiten": "--whiten"}
     given = [flags[k] for k, v in single.items() if v is not None]

@@ -229,25 +229,33 @@ class RetrievalSession:
     # ----- how likely a window is the sound (calibrated) -----
     def match_evidence(self, candidate: Candidate) -> MatchEvidence:
         """What the session knows about ``candidate`` now (see :class:`MatchEvidence`)."""
+        return self._match_evidences([candidate])[0]
+
+    def _match_evidences(self, candidates: Sequence[Candidate]) -> list[MatchEvidence]:
+        """:meth:`match_evidence` of several windows, the state's part computed once."""
         scores = self.scores()
-        positive_frames = [self.query_frame] + [c.start_frame for c in self.found]
+        found = [c.start_frame for c in self.found]
+        positive_frames = [self.query_frame] + found
         positive = float(scores[positive_frames].mean())
         spread = max(float(scores.median()) - positive, 1e-12)
-        history = self._history
         typical = max(self._typical_distance(), 1e-12)
-        found = [c.start_frame for c in self.found]
-        nearest = min(float(self._profile(p)[candidate.start_frame]) for p in positive_frames)
         query_profile = self._profile(self.query_frame)
         reach = max((float(query_profile[f]) for f in found), default=0.0)
-        return MatchEvidence(
-            self.confidence(candidate), (float(scores[candidate.start_frame]) - positive) / spread,
-            len(found), len(self.rejected), bool(history) and history[-1].is_match,
-            self.query.duration_s, nearest / typical, reach / typical)
+        frames = [c.start_frame for c in candidates]
+        nearest = torch.stack([self._profile(p) for p in positive_frames])[:, frames].amin(dim=0)
+        last_was_yes = bool(self._history) and self._history[-1].is_match
+        return [MatchEvidence(self.confidence(c), (float(scores[f]) - positive) / spread,
+                              len(found), len(self.rejected), last_was_yes,
+                              self.query.duration_s, float(near) / typical, reach / typical)
+                for c, f, near in zip(candidates, frames, nearest)]
 
     def match_probability(self, candidate: Candidate) -> float:
         """The calibrated probability that ``candidate`` is an occurrence, 0…1."""
+        return self._match_probabilities([candidate])[0]
+
+    def _match_probabilities(self, candidates: Sequence[Candidate]) -> list[float]:
         model = self._match_model or shipped_match_model()
-        return model.probability(self.match_evidence(candidate))
+        return [model.probability(e) for e in self._match_evidences(candidates)]
 
     def answer(self, yes: bool) -> None:
         """Label the pending candidate as a match (``yes``) or not."""
@@ -304,7 +312,7 @@ class RetrievalSession:
         """The precision :meth:`auto_accept` at ``threshold`` would have, and how many windows
         it would accept: the mean calibrated :meth:`match_probability` of exactly the windows
         it would take; (nan, 0) when it would accept nothing. Changes no state."""
-        chances = [self.match_probability(c) for c in self._confident_windows(threshold)]
+        chances = self._match_probabilities(self._confident_windows(threshold))
         return (float(np.mean(chances)) if chances else math.nan), len(chances)
 
     def undo(self) -> Candidate | None:

@@ -152,9 +152,7 @@ def test_caps_and_audibility_threshold(renders):
     assert all(len(s.occurrences) <= 8 for s in strict)
 
 
-def test_sources_refuse_lmms_and_split_by_name():
-    with pytest.raises(ConfigurationError, match="reserved"):
-        select_sources(("lmms-common",))
+def test_sources_refuse_unknown_packages_and_split_by_name():
     with pytest.raises(ConfigurationError, match="Unknown"):
         select_sources(("no-such-package",))
     assert split_of("pingus-data-pingus-1") in ("dev", "train")

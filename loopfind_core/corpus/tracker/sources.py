@@ -2,8 +2,8 @@
 
 :data:`SOURCES` names each package and the globs of its module files. A song is named
 ``<package>-<module file stem>``; its split (``dev`` for evaluation, ``train`` for the
-encoder) is a hash of that name, so it never changes when sources are added. The package
-``lmms-common`` (and any LMMS project) is reserved for an independent evaluation and refused.
+encoder) is a hash of that name, so it never changes when sources are added. Only the
+packages of :data:`SOURCES` are ever read: any other name is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pathlib import Path
 
 from loopfind_core.base.errors import ConfigurationError
 
-RESERVED_PACKAGES = frozenset({"lmms-common", "lmms", "lmms-data"})
 DEV_PERCENT = 70  # songs whose name hashes under this percentage go to dev, the rest to train
 
 
@@ -66,14 +65,10 @@ def select_sources(names: tuple[str, ...] | None = None) -> tuple[Source, ...]:
     """The sources named (all by default).
 
     Raises:
-        ConfigurationError: a name is not a known source, or is reserved (LMMS).
+        ConfigurationError: a name is not a known source.
     """
     if names is None:
         return SOURCES
-    reserved = sorted(set(names) & RESERVED_PACKAGES)
-    if reserved or any("lmms" in n.lower() for n in names):
-        raise ConfigurationError(
-            "LMMS projects are reserved for an independent evaluation and never used here.")
     known = {s.package: s for s in SOURCES}
     unknown = [n for n in names if n not in known]
     if unknown:
