@@ -68,7 +68,7 @@ CONTEXT_S = 1.0  # a candidate's clip starts this long before its window: the mu
 CONTEXT_GAIN_DB = -6.0  # the lead-in plays this much softer, so the window's start is heard
 CONTEXT_RAMP_S = 0.03  # ... rising to full level over this long, ending at the window's start
 LIBRARY_TRACKS_CACHED = 2  # decoded library tracks: candidates jump from track to track
-KIND_LABELS = {"learned": "Learned (trained on real music)", "mel": "Log-mel",
+KIND_LABELS = {"learned": "Learned (real music)", "mel": "Log-mel",
                "mfcc": "MFCC (paper)"}
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac"]
 
