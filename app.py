@@ -11,8 +11,9 @@ import logging
 
 import streamlit as st
 
-from loopfind_app import sidebar, state
-from loopfind_core.base.errors import LoopfindError
+from loopfind_app import keeping, sidebar, state
+from loopfind_app.analysis import say_crash
+from loopfind_core.base.errors import AnalysisCrashError, LoopfindError
 
 st.set_page_config(page_title="Loopfind", page_icon="🔁", layout="wide")
 
@@ -27,6 +28,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES, position="top")
+st.session_state[keeping.VIA_APP] = True  # this session runs through app.py (keeping)
 
 with st.sidebar:
     st.markdown("### :material/repeat: Loopfind")
@@ -34,6 +36,7 @@ with st.sidebar:
     summary_box = st.container()  # filled after the page ran: what the page changed shows
 
 state.save_workspace()  # what the callbacks changed is on disk before the page draws it
+keeping.draw_notices()  # what happened to this browser's saved work, in its words
 if (offer := state.resume_offer()) is not None:  # a new tab of a browser that hunted before
     with st.container(border=True, key="resume_offer"):
         st.markdown(f"**Resume your last hunt?** {offer.text}")
@@ -47,6 +50,8 @@ try:
     page.run()
 except state.DemoPending:  # a fresh machine's first minute: the demo is being composed
     sidebar.demo_pending_note()
+except AnalysisCrashError as error:  # a worker process died: this page's analysis only
+    say_crash(error, "retry_page")  # Retry reruns the page, which computes it again
 except LoopfindError as error:
     st.error(str(error))
 except Exception:  # noqa: BLE001 — a bug must not show a traceback to a user

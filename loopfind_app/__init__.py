@@ -2,6 +2,8 @@
 
 - :mod:`.state`: this browser session's workspace (kept in SQLite between visits), and the
   caches every session shares;
+- :mod:`.track_cache`: those caches bounded in bytes, shared without copies, released when
+  no session holds their track;
 - :mod:`.text`: names and times made safe and short for display;
 - :mod:`.sidebar`: the summary of the track, the selection and the hunts, always current;
 - :mod:`.hunt_panel`: the one hunt panel (query, candidate, Yes/No/Undo/Done, found table)

@@ -3,7 +3,7 @@
 The active rule makes the next candidate depend on the answer, but both possible next
 candidates cost milliseconds (:meth:`RetrievalSession.branches`). So every run of the hunt panel
 sends the browser the candidate now AND what follows a yes, a no and an undo, each with its
-caption, similarity and audio clip. A click or a key (Y, N, U, D) swaps the card to the
+caption, chance of being the sound and audio clip. A click or a key (Y, N, U, D) swaps the card to the
 prepared branch in the browser, with no round trip, and queues the answer; the panel's rerun
 records it and sends the next branches (``answer_deck_component/deck.js`` says how the browser
 side works).
@@ -15,7 +15,10 @@ The queue. The browser sends its unacknowledged actions as the component's state
 sequence number, the hunt it belongs to, the candidate it judges (frame) and how many answers
 the user saw recorded; :func:`apply_actions` applies each number once, in order, and skips an
 action whose candidate is no longer the one pending (a stale tab, a hunt restarted meanwhile).
-So answers given faster than the reruns queue, and none is lost or applied twice.
+So answers given faster than the reruns queue, and none is lost or applied twice. The hunt's
+token is stable across a server restart (the panel derives it from the workspace and the
+hunt), so a queue the browser kept while the server was down is sent again to the restarted
+one and applied there (or skipped, and the card shows the server's state).
 
 With ``$LOOPFIND_ANSWER_LOG`` set to a file, each run that applies actions appends one CSV row
 of timings (``scripts/browser_bench.py`` reads them): the server's own time from the answer to
@@ -30,7 +33,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
@@ -60,7 +63,7 @@ class Card:
 
     frame: int  # its start frame: which window an answer judges
     at: str  # where it lies, plain text ("m:ss.ss" or "track · m:ss.ss")
-    similarity: float  # 0…1
+    chance: float  # 0…1: the calibrated chance that the window is the sound
     clip: bytes | None  # a WAV from ``lead_s`` before the window to its end; None: unplayable
     lead_s: float  # seconds of the clip before the window
     note: str = ""  # why there is no clip (e.g. a library folder moved)
@@ -78,22 +81,33 @@ class Action:
     sent_ms: float | None = None  # the browser's clock (epoch ms) when it sent it
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 @dataclass
 class Ledger:
-    """What the deck of one hunt has applied: the hunt's token and the last sequence number."""
+    """What the deck of one hunt has applied: the hunt's token and the last sequence number.
+
+    The token is stable for one hunt of one workspace (given by the panel), so a hunt restored
+    after a server restart takes the queue the browser kept; ``rev`` starts at the wall clock
+    in milliseconds, so data of a restarted server is never taken for an older run's; ``boot``
+    is new for each ledger: a browser seeing a new one sends its queue again at once."""
 
     token: str
     applied: int = 0
-    rev: int = 0  # runs that sent data: the browser ignores an older one arriving late
+    rev: int = field(default_factory=_now_ms)  # the browser ignores an older run's data
+    boot: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
 
 _LEDGERS: weakref.WeakKeyDictionary[RetrievalSession, Ledger] = weakref.WeakKeyDictionary()
 
 
-def ledger_of(session: RetrievalSession) -> Ledger:
-    """The hunt's ledger (a fresh token per session object: a new hunt starts a new queue)."""
+def ledger_of(session: RetrievalSession, token: str | None = None) -> Ledger:
+    """The hunt's ledger, with ``token`` (the hunt's stable identity) or a fresh random one
+    (then a new hunt object starts a new queue)."""
     if session not in _LEDGERS:
-        _LEDGERS[session] = Ledger(uuid.uuid4().hex[:12])
+        _LEDGERS[session] = Ledger(token or uuid.uuid4().hex[:12])
     return _LEDGERS[session]
 
 
@@ -157,7 +171,7 @@ def clip_url(wav: bytes | None) -> str | None:
 
 def _card_json(card: Card, number: int) -> dict[str, object]:
     return {"frame": card.frame, "number": number, "at": card.at,
-            "similarity": round(card.similarity, 3), "clip": clip_url(card.clip),
+            "chance": round(card.chance, 3), "clip": clip_url(card.clip),
             "clip_id": f"{card.frame}:{card.lead_s:.3f}", "lead": card.lead_s,
             "note": card.note}
 
@@ -184,8 +198,9 @@ def deck_data(session: RetrievalSession, ledger: Ledger,
         popped = bool(history) and back == history[-1].candidate  # else Done is taken back
         back_found = found - (popped and history[-1].is_match)
         now["back"] = state_json(card_of(back), answers - popped, back_found)
-    ledger.rev += 1
-    return {"hunt": ledger.token, "rev": ledger.rev, "applied": ledger.applied, "now": now}
+    ledger.rev = max(ledger.rev + 1, _now_ms())
+    return {"hunt": ledger.token, "rev": ledger.rev, "applied": ledger.applied,
+            "boot": ledger.boot, "now": now}
 
 
 # ----- the server's own timing (only with $LOOPFIND_ANSWER_LOG) ------------------------------
@@ -233,13 +248,20 @@ def _received(key: str) -> None:
     st.session_state[f"{key}__received"] = (time.perf_counter(), 1000 * time.time())
 
 
-def take_answers(session: RetrievalSession, key: str) -> None:
-    """Apply the answers the browser queued in the deck ``key`` to ``session``: first thing in
-    the panel's run, so everything it draws shows them."""
+def take_answers(session: RetrievalSession, key: str, hunt_token: str | None = None) -> None:
+    """Apply the answers the browser queued in the deck ``key`` to ``session`` (whose stable
+    identity is ``hunt_token``): first thing in the panel's run, so everything it draws
+    shows them."""
     received = st.session_state.pop(f"{key}__received", None) or (
         time.perf_counter(), 1000 * time.time())
-    consumed = apply_actions(session, ledger_of(session),
+    consumed = apply_actions(session, ledger_of(session, hunt_token),
                              parse_actions(st.session_state.get(key)))
+    refused = sum(not ok and action.act in ("yes", "no") for action, ok in consumed)
+    if refused:  # pressed on a state this tab no longer shows (another tab answered first)
+        st.warning(f"{refused} answer{'s' if refused > 1 else ''} given on an older view of "
+                       "this hunt {} not applied: the candidate had changed. This tab now shows "
+                       "the newest state; answer again where needed.".format(
+                           "were" if refused > 1 else "was"), icon=":material/sync_problem:")
     if consumed and _log_path() is not None:
         st.session_state[f"{key}__timing"] = _Timing(
             st.session_state.get("_deck_session_id") or _session_label(), consumed, *received,
@@ -247,12 +269,12 @@ def take_answers(session: RetrievalSession, key: str) -> None:
 
 
 def answer_deck(session: RetrievalSession, card_of: Callable[[Candidate], Card], key: str,
-                hint: str = "", picture_class: str = "") -> None:
+                hint: str = "", picture_class: str = "", hunt_token: str | None = None) -> None:
     """Draw the deck ``key``: the candidate now and the states that follow each action.
     ``hint`` is a caption under "Hunt finished"; ``picture_class`` + a candidate's start frame
     is the class of the container of that candidate's picture: the browser dims every picture
     but the one of the candidate it shows (the panel's rerun draws the next one after)."""
-    data = deck_data(session, ledger_of(session), card_of)
+    data = deck_data(session, ledger_of(session, hunt_token), card_of)
     data |= {"hint": hint, "picture": picture_class}
     _deck(key=key, data=data, on_actions_change=lambda: _received(key))
     timing = st.session_state.get(f"{key}__timing")

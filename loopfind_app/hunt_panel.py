@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from loopfind_app import state
+from loopfind_app import keeping, state
 from loopfind_app.answer_deck import (
     PANEL_FRAGMENT,
     Card,
@@ -37,9 +37,8 @@ from loopfind_core.retrieval.session import Candidate, RetrievalSession
 
 MIN_ANSWERS_FOR_AUTO = 2  # answers before auto-accept is offered: the estimate needs evidence
 FOUND_CAPTION = (
-    "Found: distance = the strategy's score when it was proposed (mean squared feature distance "
-    "per frame; lower = closer); similarity = closeness to the query (1 = identical, 0 = like a "
-    "typical window of the track)."
+    "Found: chance = how likely the window was the sound when it was shown (calibrated on "
+    "real music, adapted to your answers)."
 )
 
 
@@ -98,6 +97,11 @@ class HuntView(ABC):
     def play(self, place: Place, autoplay: bool = False) -> None:
         """Draw an audio player of the window."""
 
+    def identity(self) -> str:
+        """What tells this hunt from the workspace's others (e.g. its name): with the query
+        and settings it makes the answer deck's stable token."""
+        return ""
+
     def clip(self, place: Place) -> bytes | None:
         """A WAV of ``place``. None: the answer deck shows the candidate without a player.
 
@@ -150,9 +154,10 @@ def _review(session: RetrievalSession, start_frame: int, yes: bool) -> None:
 def found_rows(session: RetrievalSession,
                place_of: Callable[[Candidate], Place]) -> list[dict[str, object]]:
     """The found table: the query (row 0) and every confirmed occurrence in the order found,
-    with where it lies (a ``track`` column when places name tracks), its distance and
-    similarity, and a note for the query and automatic acceptances."""
+    with where it lies (a ``track`` column when places name tracks), the chance it had when
+    shown, and a note for the query and automatic acceptances."""
     automatic = {c.start_frame for c in session.auto_accepted}
+    chance_of = session.answer_chances()
     rows: list[dict[str, object]] = []
     for number, candidate in enumerate([session.query, *session.found]):
         place = place_of(candidate)
@@ -163,8 +168,7 @@ def found_rows(session: RetrievalSession,
         row |= {
             "start": format_time(place.start_s), "seconds": round(place.start_s, 3),
             "duration (s)": round(candidate.duration_s, 3),
-            "distance": 0.0 if is_query else round(candidate.distance, 3),
-            "similarity": 1.0 if is_query else round(session.confidence(candidate), 3),
+            "chance": 1.0 if is_query else round(chance_of[candidate.start_frame], 3),
             "note": "query" if is_query else
                     "auto-accepted" if candidate.start_frame in automatic else "",
         }
@@ -178,21 +182,29 @@ def found_table(session: RetrievalSession, view: HuntView, name: str = "found_ta
     st.caption(FOUND_CAPTION)
     st.dataframe(pd.DataFrame(found_rows(session, view.place)), hide_index=True,
                  key=view.key(name),
-                 column_config={"similarity": st.column_config.ProgressColumn(
-                     "similarity", min_value=0.0, max_value=1.0, format="%.2f")})
+                 column_config={"chance": st.column_config.ProgressColumn(
+                     "chance", min_value=0.0, max_value=1.0, format="%.2f")})
 
 
 @st.fragment(key=PANEL_FRAGMENT)
-def hunt_panel(session: RetrievalSession, view: HuntView) -> None:
+def hunt_panel(session: RetrievalSession, view: HuntView, adaptive: bool = False) -> None:
     """Everything an answer changes; it reruns alone. The deck is drawn first, so the next
-    branches leave the server before the pictures, the timeline and the table are made."""
-    take_answers(session, view.key("deck"))
-    state.save_workspace()  # the answers are on disk before the deck confirms them
+    branches leave the server before the pictures, the timeline and the table are made.
+    ``adaptive``: when the answers make the next windows likely enough to share a page, the
+    whole page is drawn again, as a page (:mod:`loopfind_app.batch_review`)."""
+    hunt_token = keeping.fingerprint(
+        state.workspace_token(), view.key_prefix, view.identity(), session.query_start_s,
+        session.query.duration_s, session.strategy, session.patience)[:12]
+    take_answers(session, view.key("deck"), hunt_token)
+    if state.save_workspace():  # on disk before the deck confirms them; or another tab's newer
+        st.rerun(scope="app")  # state replaced this one's: draw that (the notice says so)
+    if adaptive and len(session.next_page()) > 1:
+        st.rerun(scope="app")
     _metrics(session, view)
     query_card, candidate_card = st.columns(2)
     with candidate_card, st.container(border=True):
         answer_deck(session, lambda c: deck_card(session, view, c), view.key("deck"),
-                    view.finished_hint, "st-key-" + view.key("candidate_picture_"))
+                    view.finished_hint, "st-key-" + view.key("candidate_picture_"), hunt_token)
         candidate = session.propose()  # after the deck applied the browser's answers
         if candidate is not None:
             with st.container(key=view.key(f"candidate_picture_{candidate.start_frame}")):
@@ -213,7 +225,8 @@ def hunt_panel(session: RetrievalSession, view: HuntView) -> None:
 
 
 def deck_card(session: RetrievalSession, view: HuntView, candidate: Candidate) -> Card:
-    """``candidate`` for the answer deck: its place, similarity, and its clip with up to
+    """``candidate`` for the answer deck: its place, its chance of being the sound, and its
+    clip with up to
     ``state.CONTEXT_S`` of music before it (from the view: a library plays from its folder)."""
     place = view.place(candidate)
     at = format_time(place.start_s)
@@ -223,7 +236,7 @@ def deck_card(session: RetrievalSession, view: HuntView, candidate: Candidate) -
         clip, note = None, str(error)
     wav, lead = clip or (None, 0.0)
     return Card(candidate.start_frame, at if place.track is None else f"{place.track} · {at}",
-                session.confidence(candidate), wav, round(lead, 3), note)
+                session.match_probability(candidate), wav, round(lead, 3), note)
 
 
 def _metrics(session: RetrievalSession, view: HuntView) -> None:
@@ -236,8 +249,22 @@ def _metrics(session: RetrievalSession, view: HuntView) -> None:
     for column, metric in zip(columns[2:], extra):
         column.metric(metric.label, metric.value, help=metric.help or None)
     with columns[-1]:
-        st.caption(f"Patience: {session.patience_left} of {session.patience} ‘no’ left")
+        st.caption(left_text(session))
         st.progress(session.patience_left / session.patience)
+
+
+def left_text(session: RetrievalSession) -> str:
+    """What is left of the hunt in words: how many more matches are likely (the sum of the
+    chances of every window not judged yet, with its range) under the adaptive review, and
+    the patience left."""
+    if not session.review.adaptive:
+        return f"Patience: {session.patience_left} of {session.patience} ‘no’ left"
+    expected, low, high = session.expected_matches()
+    patience = f"{session.patience_left} of {session.patience} ‘no’ in a row left"
+    if expected < session.review.stop_below_expected:
+        return f"Probably none left · {patience}"
+    spread = f" ({low:.0f}–{high:.0f})" if round(low) != round(high) else ""
+    return f"About {expected:.0f} more likely{spread} · {patience}"
 
 
 def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
@@ -246,7 +273,7 @@ def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
     slider_key = view.key("sensitivity")
     with st.container(border=True):
         slider, estimate, accept = st.columns([2, 2, 1.2], vertical_alignment="center")
-        threshold = slider.slider("Sensitivity: accept at similarity ≥", 0.3, 0.95, 0.6, 0.05,
+        threshold = slider.slider("Accept every window with a chance ≥", 0.3, 0.95, 0.7, 0.05,
                                   key=slider_key,
                                   help="Lower accepts more occurrences, and more mistakes.")
         estimate.caption(_estimate_text(*session.precision_estimate(threshold), threshold))
@@ -258,12 +285,12 @@ def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
 def _estimate_text(precision: float, count: int, threshold: float) -> str:
     """What auto-accept at ``threshold`` would take, and how much of it is likely right."""
     if count == 0:
-        return f"No candidate left at similarity ≥ {threshold:.2f}."
+        return f"No window left with a chance ≥ {threshold:.0%}."
     if count == 1:
         return (f"Would accept 1 more, {precision:.0%} likely to be right (calibrated on real "
                 "music).")
     return (f"Would accept {count} more; about {precision:.0%} of them are expected to be right "
-            "(calibrated on real music).")
+            "(calibrated on real music, adapted to your answers).")
 
 
 def _review_expander(session: RetrievalSession, view: HuntView) -> None:
@@ -275,7 +302,8 @@ def _review_expander(session: RetrievalSession, view: HuntView) -> None:
             label_width = 1 if place.track is None else 2  # room for a track's name
             label, player, keep, reject = st.columns([label_width, 3, 1, 1],
                                                      vertical_alignment="center")
-            label.markdown(f"{place_label(place)} · {session.confidence(candidate):.0%}")
+            label.markdown(f"{place_label(place)} · chance "
+                           f"{session.answer_chances()[candidate.start_frame]:.0%}")
             with player:
                 view.play(place)
             keep.button("Keep", key=view.key(f"keep_{candidate.start_frame}"),

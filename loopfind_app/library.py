@@ -10,11 +10,13 @@ from typing import ClassVar
 
 import streamlit as st
 
-from loopfind_app import state
+from loopfind_app import keeping, state
+from loopfind_app.analysis import analyse
 from loopfind_app.hunt_panel import HuntView, Metric, Place, window_picture
 from loopfind_core.base.audio import Audio
 from loopfind_core.base.beats import estimate_beats
-from loopfind_core.base.errors import LoopfindError
+from loopfind_core.base.errors import LoopfindError, SelectionError
+from loopfind_core.base.memory import release_freed_memory
 from loopfind_core.interactive.export import (
     FORMAT_LABELS,
     FORMATS,
@@ -25,8 +27,9 @@ from loopfind_core.interactive.export import (
     library_events_csv,
     library_track_events,
 )
+from loopfind_core.interactive.workspace import Workspace
 from loopfind_core.library.catalog import LibraryInfo, find_library
-from loopfind_core.library.hunt import LibraryHunt
+from loopfind_core.library.hunt import LibraryHunt, hunt_selection
 from loopfind_core.library.manifest import track_audio_path
 from loopfind_core.retrieval.session import Candidate, RetrievalSession
 
@@ -48,7 +51,11 @@ def library_info() -> LibraryInfo | None:
 
 
 def build_demo_library() -> None:
-    """Compose and index the demo corpus, with a progress bar (about a minute, once)."""
+    """Compose and index the demo corpus, with a progress bar (about a minute, once), in a
+    worker process (:mod:`loopfind_app.analysis`).
+
+    Raises:
+        AnalysisCrashError: the worker died building it (what was indexed is kept)."""
     from loopfind_core.library.demo import ensure_demo_library
 
     bar = st.progress(0.0, text="Composing and indexing the demo library…")
@@ -56,7 +63,7 @@ def build_demo_library() -> None:
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(min(1.0, done / max(total, 1)), text=f"{message} ({done}/{total})")
 
-    ensure_demo_library(library_kind(), progress)
+    analyse("the demo library", ensure_demo_library, library_kind(), progress=progress)
     bar.empty()
 
 
@@ -68,6 +75,9 @@ class LibraryHuntView(HuntView):
     hunt: LibraryHunt
     index_dir: Path
     key_prefix: ClassVar[str] = "library_"
+
+    def identity(self) -> str:
+        return f"library|{self.index_dir}"
 
     def place(self, candidate: Candidate) -> Place:
         track, at_s = self.hunt.location(candidate)
@@ -146,12 +156,70 @@ class LibraryHuntView(HuntView):
                    "is found first: a second or two).")
 
 
+def start_library_hunt(index_dir: Path, ws: Workspace, *, shortlist_tracks: int,
+                       patience: int, strategy: str = "active") -> LibraryHunt:
+    """Hunt the workspace's selection across the library ``index_dir``; how it was started is
+    kept with the session, so its answers are saved with the workspace and replayed after a
+    reload (:func:`restored_library_hunt`).
+
+    Raises:
+        LoopfindError: no readable index, a query outside its track."""
+    sel = ws.selection
+    if sel is None:
+        raise SelectionError("Select a sound first.")
+    hunt = hunt_selection(index_dir, ws.audio, sel.start_s, sel.duration_s,
+                          shortlist_tracks=shortlist_tracks, patience=patience,
+                          strategy=strategy, query_features=ws.feature_track)
+    st.session_state["library_hunt"] = hunt
+    release_freed_memory()  # the hunt it replaced: ~130 MB for 8 six-minute tracks
+    st.session_state[keeping.LIBRARY_PARAMS] = {
+        "index_dir": str(index_dir), "shortlist_tracks": shortlist_tracks,
+        "patience": patience, "strategy": strategy, "query_start_s": sel.start_s,
+        "query_duration_s": sel.duration_s}
+    st.session_state.pop(keeping.LIBRARY_RECORD, None)
+    return hunt
+
+
+def restored_library_hunt(ws: Workspace) -> LibraryHunt | None:
+    """The Library hunt saved with this workspace, rebuilt (the same shortlist and exact
+    search) with every answer replayed; None when there is none. When it cannot be rebuilt
+    (the library moved), the user is told, and the record stays saved.
+
+    Raises:
+        AnalysisCrashError: a worker died computing the query's features."""
+    record = st.session_state.get(keeping.LIBRARY_RECORD)
+    if record is None:
+        return None
+    try:
+        with st.spinner("Restoring your library hunt…"):
+            hunt = hunt_selection(
+                record.index_dir, ws.audio, record.query_start_s, record.query_duration_s,
+                shortlist_tracks=record.shortlist_tracks, patience=record.patience,
+                strategy=record.strategy, query_features=ws.feature_track)
+            hunt.session.replay([(a.start_frame, a.distance, a.is_match, a.auto, a.page)
+                                 for a in record.answers], finished=record.finished)
+    except LoopfindError as error:
+        keeping.notice(f"Your library hunt ({len(record.answers)} answers) could not be "
+                       f"restored: {error}")
+        return None
+    st.session_state["library_hunt"] = hunt
+    release_freed_memory()  # the hunt it replaced: ~130 MB for 8 six-minute tracks
+    st.session_state[keeping.LIBRARY_PARAMS] = {
+        "index_dir": record.index_dir, "shortlist_tracks": record.shortlist_tracks,
+        "patience": record.patience, "strategy": record.strategy,
+        "query_start_s": record.query_start_s, "query_duration_s": record.query_duration_s}
+    st.session_state.pop(keeping.LIBRARY_RECORD, None)
+    return hunt
+
+
 def deferred_export(events: Sequence[Event], audio: Audio, fmt: str) -> Callable[[], bytes]:
     """A download button's deferred data: ``events`` of ``audio``'s track as ``fmt``, its beat
-    grid found on the click (on Streamlit's download thread, not in the page's rerun)."""
+    grid found on the click (on Streamlit's download thread, not in the page's rerun), in a
+    worker process."""
 
     def build() -> bytes:
-        info = TrackInfo(audio.name or "track", audio.original_sr_hz, estimate_beats(audio))
+        beats = analyse(audio.name, estimate_beats, audio)
+        info = TrackInfo(audio.name or "track", audio.original_sr_hz, beats)
         return export(events, info, fmt, audio=audio)
 
     return build

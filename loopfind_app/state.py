@@ -5,11 +5,13 @@
 - That workspace is also kept on disk under this browser's token (the URL's ``?w=``, and
   localStorage), so a reload or a server restart restores it and a new tab offers to resume it:
   :func:`save_workspace` after every change (docs/reliability.md §5).
-- Per-track features and derived arrays are in ``st.cache_data``, keyed by the audio's content
-  hash; the encoder and the device-side window searches are in ``st.cache_resource``. Every
-  cache has an entry bound and a time to live, so memory stays flat as uploads come and go:
-  each per-track cache holds at most a few entries per track for :data:`TRACKS_CACHED` tracks
-  (measured over 100 uploads in docs/reliability.md §2).
+- Per-track features, window searches, the spectrogram and clips are in byte-bounded caches
+  keyed by the audio's content hash (:mod:`loopfind_app.track_cache`): a hit is the one shared,
+  read-only object, never a copy; an entry of a track no live session holds goes
+  :data:`UNHELD_IDLE_S` after its last use (a janitor thread sweeps every
+  :data:`JANITOR_PERIOD_S` and returns the memory to the OS). Small per-track results (beats,
+  envelope, suggestions) stay in ``st.cache_data`` with entry bounds; every cache has a time to
+  live (measured in docs/reliability.md, "Bounded memory and disk").
 - The demo track is composed once per machine, in a background thread started by the first
   visit (:func:`demo_track` raises :class:`DemoPending` meanwhile), so the first page opens
   at once and offers an upload instead of a spinner.
@@ -18,7 +20,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -28,29 +29,32 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from loopfind_app import analysis_jobs, keeping
+from loopfind_app.analysis import analyse
 from loopfind_app.text import display_name, plain
+from loopfind_app.track_cache import Janitor, MiB, TrackCache, TrackHolders
 from loopfind_core.base.audio import Audio, audio_from_samples, clip_wav_bytes, load_audio
 from loopfind_core.base.beats import BeatGrid, estimate_beats
+from loopfind_core.base.disk import remove_leftovers
 from loopfind_core.base.errors import LoopfindError
 from loopfind_core.base.memory import release_freed_memory
 from loopfind_core.base.paths import cache_dir
-from loopfind_core.base.spectrogram import FRAME_RATE_HZ, log_mel
+from loopfind_core.base.spectrogram import log_mel
 from loopfind_core.corpus.dataset import SoundTruth, read_dataset
 from loopfind_core.corpus.demo import demo_track_ready, ensure_demo_track
 from loopfind_core.features.registry import extract_features
 from loopfind_core.features.track import FeatureTrack
 from loopfind_core.interactive.figures import (
     Envelope,
-    mel_image,
     picture_range,
     waveform_envelope,
 )
 from loopfind_core.interactive.workspace import Workspace
 from loopfind_core.interactive.workspace_store import (
+    StaleWorkspaceError,
     TrackRef,
     WorkspaceStore,
     WorkspaceStoreError,
-    new_token,
     valid_token,
 )
 from loopfind_core.retrieval.defaults import APP_HUNT
@@ -59,11 +63,16 @@ from loopfind_core.retrieval.search import WindowSearch
 if TYPE_CHECKING:
     from loopfind_core.retrieval.discovery import Suggestion
 
-TRACKS_CACHED = 8  # distinct tracks whose features stay cached
+TRACKS_CACHED = 8  # distinct tracks whose small results (beats, envelope…) stay cached
 CACHE_TTL_S = 3600
-SEARCHES_PER_TRACK = 2  # window searches kept per cached track (a hunt's kind and length)
-SHORT_CLIP_S = 20.0  # clips up to this long (queries, candidates, loops) share one cache
-SHORT_CLIPS_CACHED = 64  # ≤ 64 × 20 s × 44.1 kB/s ≈ 56 MB of 16-bit WAV
+FEATURES_BYTES = 384 * MiB  # features of every kind: ~14 MB per 5-minute track and kind
+SEARCHES_BYTES = 384 * MiB  # window searches: ~2× their features (frames and their FFT)
+PICTURES_BYTES = 128 * MiB  # whole-track spectrogram images
+CLIPS_BYTES = 96 * MiB  # WAV clips: queries, candidates, loops, the Track page's first minute
+UNHELD_IDLE_S = 10.0  # an entry of a track no live session holds goes this long after its use
+JANITOR_PERIOD_S = 10.0  # how often the janitor sweeps the caches
+SHORT_CLIP_S = 20.0  # clips up to this long (queries, candidates, loops)
+SHORT_CLIPS_CACHED = 64  # library clips (st.cache_data): ≤ 64 × 20 s × 44.1 kB/s ≈ 56 MB
 CONTEXT_S = 1.0  # a candidate's clip starts this long before its window: the music around it
 CONTEXT_GAIN_DB = -6.0  # the lead-in plays this much softer, so the window's start is heard
 CONTEXT_RAMP_S = 0.03  # ... rising to full level over this long, ending at the window's start
@@ -158,20 +167,15 @@ def _loaded_demo() -> tuple[Audio, tuple[SoundTruth, ...]]:
     folder = ensure_demo_track()  # on disk already: only finds it
     dataset = read_dataset(folder)
     path = dataset.path_of(dataset.files[0])
-    audio = dataclasses.replace(load_audio(path), name=path.name)
+    audio = dataclasses.replace(analyse(path.name, load_audio, path), name=path.name)
     return audio, dataset.sounds()
 
 
 @st.cache_resource(show_spinner=False)
 def learned_problem() -> str | None:
-    """Why the learned kind is unavailable (a broken or missing checkpoint), or None."""
-    from loopfind_core.features.encoder import load_encoder
-
-    try:
-        load_encoder()
-    except LoopfindError as error:
-        return str(error)
-    return None
+    """Why the learned kind is unavailable (a broken or missing checkpoint), or None (asked
+    of a worker process: the server never loads the encoder)."""
+    return analyse("", analysis_jobs.learned_problem)
 
 
 def feature_kinds() -> list[str]:
@@ -180,21 +184,53 @@ def feature_kinds() -> list[str]:
     return sorted(offered, key=lambda kind: kind != APP_HUNT.kind)  # stable: the default first
 
 
-@st.cache_data(max_entries=3 * TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Computing features…")
+FEATURES = TrackCache("features", FEATURES_BYTES, CACHE_TTL_S)
+SEARCHES = TrackCache("searches", SEARCHES_BYTES, CACHE_TTL_S)
+PICTURES = TrackCache("pictures", PICTURES_BYTES, CACHE_TTL_S)
+CLIPS = TrackCache("clips", CLIPS_BYTES, CACHE_TTL_S)
+HOLDERS = TrackHolders()  # the tracks live sessions' workspaces use
+
+
+def _session_count() -> int | None:
+    """How many sessions the server has (connected or within their reconnect time), or None
+    outside a server (AppTest, a script). Streamlit offers no public count."""
+    try:
+        from streamlit.runtime import Runtime
+
+        return Runtime.instance()._session_mgr.num_sessions() if Runtime.exists() else None
+    except Exception:  # noqa: BLE001 — an internal that may change: then the janitor only sweeps
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _janitor() -> Janitor:
+    """The server's one janitor thread (started by the first session), after removing the
+    half-written files an earlier run left in the cache folder (a crash, a full disk)."""
+    remove_leftovers(cache_dir())
+    return Janitor((FEATURES, SEARCHES, PICTURES, CLIPS), HOLDERS, release_freed_memory,
+                   _session_count, JANITOR_PERIOD_S, UNHELD_IDLE_S).start()
+
+
 def _features(content_hash: str, kind: str, whiten: float | None, _audio: Audio) -> FeatureTrack:
-    return extract_features(_audio, kind, whiten=whiten)
+    """The track's features of ``kind`` (shared, read-only: see :mod:`.track_cache`)."""
+    def make() -> FeatureTrack:
+        with st.spinner("Computing features…"):
+            return analyse(_audio.name, extract_features, _audio, kind, whiten=whiten)
+
+    return FEATURES.get(content_hash, (kind, whiten), make)
 
 
-@st.cache_resource(max_entries=SEARCHES_PER_TRACK * TRACKS_CACHED, ttl=CACHE_TTL_S,
-                   show_spinner=False)
 def _search(content_hash: str, kind: str, whiten: float | None, window_frames: int,
             _values: np.ndarray) -> WindowSearch:
-    return WindowSearch(_values, window_frames)
+    """A window search over these features (shared between sessions on the same track)."""
+    # a writable copy for torch, which keeps its own centred frames; the copy goes at once
+    return SEARCHES.get(content_hash, (kind, whiten, window_frames),
+                        lambda: WindowSearch(np.array(_values), window_frames))
 
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Finding the beat…")
 def _beats(content_hash: str, _audio: Audio) -> BeatGrid:
-    return estimate_beats(_audio)
+    return analyse(_audio.name, estimate_beats, _audio)
 
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
@@ -203,29 +239,21 @@ def envelope(content_hash: str, _audio: Audio) -> Envelope:
     return waveform_envelope(_audio.samples, _audio.sr_hz)
 
 
-@st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner="Drawing the spectrogram…")
 def spectrogram(content_hash: str, _audio: Audio) -> tuple[np.ndarray, np.ndarray]:
-    """(frame times in seconds, log-mel image) of the whole track for the plots."""
-    return mel_image(log_mel(_audio), FRAME_RATE_HZ)
+    """(frame times in seconds, log-mel image) of the whole track for the plots (shared,
+    read-only)."""
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        with st.spinner("Drawing the spectrogram…"):
+            return analyse(_audio.name, analysis_jobs.spectrogram_image, _audio)
+
+    return PICTURES.get(content_hash, "spectrogram", make)
 
 
 def clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
-    """A WAV of ``[start_s, end_s)`` seconds for ``st.audio``. Short clips (≤ SHORT_CLIP_S)
-    share a cache of SHORT_CLIPS_CACHED entries; longer ones (the Track page's first minute,
-    ~2.6 MB each) one entry per cached track, so they cannot crowd out memory."""
-    if end_s - start_s <= SHORT_CLIP_S:
-        return _short_clip(content_hash, start_s, end_s, _audio)
-    return _long_clip(content_hash, start_s, end_s, _audio)
-
-
-@st.cache_data(max_entries=SHORT_CLIPS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
-def _short_clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
-    return clip_wav_bytes(_audio, start_s, end_s)
-
-
-@st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
-def _long_clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
-    return clip_wav_bytes(_audio, start_s, end_s)
+    """A WAV of ``[start_s, end_s)`` seconds for ``st.audio``, from a cache of at most
+    :data:`CLIPS_BYTES` (the Track page's first minute is ~2.6 MB, a candidate ~0.2 MB)."""
+    return CLIPS.get(content_hash, ("clip", start_s, end_s),
+                     lambda: clip_wav_bytes(_audio, start_s, end_s))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,12 +270,11 @@ def clip_with_context(content_hash: str, start_s: float, end_s: float, _audio: A
     candidate's player. The lead-in plays CONTEXT_GAIN_DB softer and rises to full level over
     the CONTEXT_RAMP_S before the window, so the window's start is heard; ``lead_s`` tells
     the page where the window begins (to mark it). Cached like :func:`clip`."""
-    return _context_clip(content_hash, start_s, end_s, context_s, _audio)
+    return CLIPS.get(content_hash, ("context", start_s, end_s, context_s),
+                     lambda: _context_clip(start_s, end_s, context_s, _audio))
 
 
-@st.cache_data(max_entries=SHORT_CLIPS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
-def _context_clip(content_hash: str, start_s: float, end_s: float, context_s: float,
-                  _audio: Audio) -> ContextClip:
+def _context_clip(start_s: float, end_s: float, context_s: float, _audio: Audio) -> ContextClip:
     sr = _audio.sr_hz
     first = max(0, int(round((start_s - context_s) * sr)))
     window = min(max(first, int(round(start_s * sr))), len(_audio.samples))
@@ -287,13 +314,13 @@ def suggestions(content_hash: str, kind: str, _workspace: Workspace) -> list[Sug
     from loopfind_core.retrieval.discovery import discover
 
     raw = _features(content_hash, kind, None, _workspace.audio)
-    return discover(raw, _workspace.beats)
+    return analyse(_workspace.audio.name, discover, raw, _workspace.beats)
 
 
 @st.cache_resource(max_entries=LIBRARY_TRACKS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
 def library_track_audio(path: str) -> Audio:
     """One library track's audio, decoded when one of its windows is first played or drawn."""
-    return load_audio(path)
+    return analyse(Path(path).name, load_audio, path)
 
 
 @st.cache_data(max_entries=SHORT_CLIPS_CACHED, ttl=CACHE_TTL_S, show_spinner=False)
@@ -308,7 +335,8 @@ def library_mel(path: str, start_s: float, end_s: float) -> np.ndarray:
     ``path``, computed from that window alone (its whole-track features are not cached)."""
     audio = library_track_audio(path)
     first, last = int(start_s * audio.sr_hz), int(end_s * audio.sr_hz)
-    return log_mel(audio_from_samples(audio.samples[first:last], audio.sr_hz))
+    return analyse(Path(path).name, log_mel,
+                   audio_from_samples(audio.samples[first:last], audio.sr_hz))
 
 
 # ----- the workspace of this browser session -------------------------------------------------
@@ -353,24 +381,29 @@ class ResumeOffer:
 def new_workspace(audio: Audio, truth: tuple[SoundTruth, ...] = ()) -> Workspace:
     """A workspace whose features, searches and beats come from the shared caches."""
     key = audio.content_hash
-    return Workspace(
+    ws = Workspace(
         audio, truth,
         features=lambda kind, whiten: _features(key, kind, whiten, audio),
         searches=lambda track, whiten, frames: _search(key, track.kind, whiten, frames,
                                                        track.values),
         beats_provider=lambda: _beats(key, audio),
     )
+    HOLDERS.hold(ws, key)  # its track's cache entries stay while this workspace lives
+    return ws
 
 
 def workspace() -> Workspace:
     """This session's workspace: the one saved under the URL's token (a reload, a server
     restart), else the demo track (with its ground truth) on first visit."""
+    _janitor()
+    keeping.require_app_navigation()  # a deep link after a restart runs through app.py
     if "workspace" not in st.session_state:
-        token = valid_token(st.query_params.get(TOKEN_PARAM))
+        store = _store()
+        token = keeping.adopt_token(st.query_params.get(TOKEN_PARAM), store)  # never a chosen one
         if token is None or not _restore(token):
             audio, truth = demo_track()
             _bind(new_workspace(audio, truth), TrackRef(audio.content_hash, "demo", audio.name),
-                  token or new_token())
+                  token or keeping.issue_token(store))
     token = st.session_state[_TOKEN]
     if st.query_params.get(TOKEN_PARAM) != token:  # a new visit, or a page switch cleared it
         st.query_params[TOKEN_PARAM] = token
@@ -384,15 +417,17 @@ def use_upload(name: str, data: bytes) -> Workspace:
     Raises:
         LoopfindError: the file is not audio this tool can read; the current track stays.
     """
-    audio = dataclasses.replace(load_audio(data), name=display_name(name))
+    audio = dataclasses.replace(analyse(display_name(name), load_audio, data),
+                                name=display_name(name))
     kept = None
     store = _store()
+    token = st.session_state.get(_TOKEN) or keeping.issue_token(store)
     if store is not None:
-        try:
-            kept = store.keep_upload(data, audio.content_hash, Path(display_name(name)).suffix)
+        try:  # under the quotas: this workspace's replaced upload goes (upload_quota.py)
+            kept = store.keep_upload(data, audio.content_hash, Path(display_name(name)).suffix,
+                                     token=token)
         except LoopfindError as error:
             _say(f"{error} This track cannot be resumed later.")
-    token = st.session_state.get(_TOKEN) or new_token()
     _bind(new_workspace(audio), TrackRef(audio.content_hash, "upload", audio.name, kept), token)
     save_workspace()
     release_freed_memory()
@@ -402,10 +437,15 @@ def use_upload(name: str, data: bytes) -> Workspace:
 def use_demo() -> Workspace:
     """Go back to the demo track (a fresh workspace: the upload's hunts are dropped)."""
     audio, truth = demo_track()
-    token = st.session_state.get(_TOKEN) or new_token()
+    token = st.session_state.get(_TOKEN) or keeping.issue_token(_store())
     _bind(new_workspace(audio, truth), TrackRef(audio.content_hash, "demo", audio.name), token)
     save_workspace()
     return st.session_state.workspace
+
+
+def workspace_token() -> str:
+    """This session's workspace token ("" before the workspace is made)."""
+    return st.session_state.get(_TOKEN) or ""
 
 
 def _bind(ws: Workspace, track: TrackRef, token: str, saved: bool = False) -> None:
@@ -419,64 +459,85 @@ def _bind(ws: Workspace, track: TrackRef, token: str, saved: bool = False) -> No
 # ----- keeping it: the store, saving, restoring, the resume offer ------------------------------
 
 
-@st.cache_resource(show_spinner=False)
-def _workspace_store(folder: str) -> tuple[WorkspaceStore | None, str | None]:
-    """The server's store of workspaces in ``folder`` (a damaged file moved aside), or None and
-    why it cannot be used; old workspaces are deleted on first use."""
-    try:
-        store, problem = WorkspaceStore.open_or_reset(Path(folder))
-        store.expire_if_due()
-    except LoopfindError as error:
-        logging.getLogger("loopfind.app").warning("workspaces are not saved: %s", error)
-        return None, f"Hunts are not saved for resuming: {error}"
-    return store, problem
-
-
 def _store() -> WorkspaceStore | None:
-    store, problem = _workspace_store(str(cache_dir()))
-    if problem and not st.session_state.get("workspace_store_noted"):
-        st.session_state.workspace_store_noted = True  # said once per browser session
-        _say(problem)
-    return store
+    return keeping.store()
 
 
 def _say(message: str) -> None:
-    """Tell the user what went wrong keeping or restoring their work (the app goes on)."""
+    """Tell the user what happened to their work (the app goes on): a toast, and a notice at
+    the top of the page (``app.py``) that stays until it is dismissed."""
     st.toast(message, icon=":material/warning:", duration="long")
+    keeping.notice(message)
 
 
-def save_workspace() -> None:
-    """Store this session's workspace under its token: an idempotent sync (about a
-    millisecond) to call after every change and before the page draws it, so what the user
-    sees is on disk. A workspace with nothing in it is not stored until it holds something.
-    A failure is said once; the app goes on without saving."""
+def save_workspace() -> bool:
+    """Store this session's workspace (and its Library hunt) under its token: an idempotent
+    sync (about a millisecond) to call after every change and before the page draws it, so
+    what the user sees is on disk. A workspace with nothing in it is not stored until it
+    holds something.
+
+    It writes only what changed since this session last saved or loaded, on the revision it
+    saw then. When another tab saved since (or, with nothing new here, has saved since), this
+    session is shown the newest stored state instead and told which of its answers were not
+    kept. A failure (busy, disk full, read-only) is said, and the work stays in this session:
+    the next call tries again. After the store's file was replaced under the server, the
+    work is written again.
+
+    Returns:
+        True when the workspace was replaced by the newest stored state (a fragment then
+        reruns the whole page).
+    """
     ws, token = st.session_state.get("workspace"), st.session_state.get(_TOKEN)
     track: TrackRef | None = st.session_state.get(_TRACK)
     if ws is None or token is None or track is None:
-        return
-    snapshot = ws.snapshot()
+        return False
+    snapshot, library = ws.snapshot(), keeping.library_record()
     untouched = (track.source == "demo" and snapshot.selection is None and not snapshot.hunts
-                 and snapshot.latency_offset_ms == 0.0)
+                 and snapshot.latency_offset_ms == 0.0 and library is None)
     if untouched and not st.session_state.get(_SAVED):
-        return
+        return False
     store = _store()
     if store is None:
-        return
+        return False
+    digest, synced = keeping.fingerprint(track, snapshot, library), keeping.synced()
     try:
+        if synced is not None and synced.fingerprint == digest \
+                and synced.generation == store.generation:
+            if store.revision(token) > synced.revision:  # another tab saved: show it here
+                return _refresh(token, "")
+            return False
         if track.source == "upload" and track.file is None:  # its audio could not be kept
             store.delete(token)
-        else:
-            store.save(token, track, snapshot)
-        st.session_state[_SAVED] = True
+            st.session_state[_SAVED] = True
+            return False
+        revision = store.save(token, track, snapshot, library=library,
+                              revision=synced.revision if synced is not None else 0)
+    except StaleWorkspaceError:
+        stored = store.load(token)
+        lost = "" if stored is None else keeping.lost_answers(snapshot, library, stored.snapshot,
+                                                              stored.library)
+        return _refresh(token, lost)
     except LoopfindError as error:
-        if not st.session_state.get("workspace_save_failed"):
-            st.session_state.workspace_save_failed = True
-            _say(f"Your work could not be saved for resuming: {error}")
+        _say(str(error))
+        return False
+    keeping.mark_synced(revision, digest, store)
+    st.session_state[_SAVED] = True
+    return False
+
+
+def _refresh(token: str, lost: str) -> bool:
+    """Show the newest stored state of ``token``'s workspace in this tab, saying so."""
+    if not _restore(token):
+        return False
+    keeping.notice("Another tab changed this workspace: this tab now shows its newest state."
+                   + (f" {lost}" if lost else ""))
+    return True
 
 
 def _restore(token: str) -> bool:
-    """Make the workspace saved under ``token`` this session's; False (saying why, when there
-    was one that could not be restored) if there is none.
+    """Make the workspace saved under ``token`` this session's (its Library hunt is rebuilt
+    when the Library page opens); False (saying why, when there was one that could not be
+    restored) if there is none.
 
     Raises:
         DemoPending: it is of the demo, which is still being composed.
@@ -492,8 +553,9 @@ def _restore(token: str) -> bool:
             if stored.track.source == "demo":
                 audio, truth = demo_track()
             else:
-                audio = dataclasses.replace(load_audio(store.upload_bytes(stored.track.file)),
-                                            name=display_name(stored.track.name))
+                name = display_name(stored.track.name)
+                audio = dataclasses.replace(
+                    analyse(name, load_audio, store.upload_bytes(stored.track.file)), name=name)
                 truth = ()
             if audio.content_hash != stored.track.content_hash:
                 raise WorkspaceStoreError("its track is not the one it was saved with.")
@@ -503,6 +565,11 @@ def _restore(token: str) -> bool:
         _say(f"Your saved hunt could not be restored: {error}")
         return False
     _bind(ws, stored.track, token, saved=True)
+    st.session_state.pop("library_hunt", None)
+    st.session_state.pop(keeping.LIBRARY_PARAMS, None)
+    st.session_state[keeping.LIBRARY_RECORD] = stored.library
+    keeping.mark_synced(stored.revision, keeping.fingerprint(
+        stored.track, ws.snapshot(), stored.library), store)
     if problems:
         _say("Your hunt is restored, except: " + " ".join(problems))
     return True

@@ -36,6 +36,10 @@ class TrackHuntView(HuntView):
     def place(self, candidate: Candidate) -> Place:
         return Place(candidate.start_s, candidate.end_s)
 
+    def identity(self) -> str:
+        hunt = self.workspace.hunt
+        return "" if hunt is None else f"{hunt.sound}|{hunt.kind}|{hunt.whiten}"
+
     def play(self, place: Place, autoplay: bool = False) -> None:
         st.audio(self.clip(place), format="audio/wav", autoplay=autoplay)
 

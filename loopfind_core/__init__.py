@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 
+from loopfind_core.base.compile_cache import own_numba_cache
 from loopfind_core.base.errors import (
     AudioError,
     CheckpointError,
@@ -21,6 +22,8 @@ from loopfind_core.base.errors import (
 )
 
 __version__ = "0.1.0"
+
+own_numba_cache()  # before anything imports numba or librosa: Loopfind's compile cache
 
 _LAZY_EXPORTS = {  # name → the module that defines it, imported on first use
     "Audio": "base.audio",

@@ -1,78 +1,112 @@
-"""Compare: MFCC, log-mel and learned features side by side for the same query."""
+"""Compare: every feature kind judged against your own answers (or the demo's ground truth)."""
 
 from __future__ import annotations
+
+import zlib
 
 import pandas as pd
 import streamlit as st
 
-from loopfind_app import state
+from loopfind_app import compare_view, state
 from loopfind_app.text import format_time
-from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
 from loopfind_core.interactive import compare
-from loopfind_core.interactive.figures import distance_figure, self_similarity_figure
+from loopfind_core.interactive.compare_figures import comparison_html
 
 ws = state.workspace()
 st.title("Compare features")
-if ws.selection is None:
-    st.info("Select a sound first: this page compares the feature kinds on that query.")
-    st.page_link("pages/select.py", label="Select a sound →", icon=":material/highlight_alt:")
+sources = compare_view.answer_sources(ws)
+if not sources:
+    st.info("Hunt a sound first (on Hunt or Library) and confirm at least one occurrence: this "
+            "page judges every feature kind against your answers.")
+    st.page_link("pages/hunt.py", label="Hunt a sound →", icon=":material/search:")
     st.stop()
 
-sel = ws.selection
-kinds = state.feature_kinds()[::-1]  # mfcc, mel, learned: the paper's baseline first
+labels = [s.label for s in sources]
+chosen = st.selectbox("Judge the feature kinds against", labels,  # new answers: a new menu
+                      key=f"compare_source_{zlib.crc32(' '.join(labels).encode())}")
+source = sources[labels.index(chosen)] if chosen in labels else sources[0]
+answers = source.answers
+kinds = compare_view.compared_kinds()
+key = (ws.audio.content_hash, answers.to_json(), kinds, source.strategy)
+result = compare_view.comparison(*key, ws)
+
 whitened = st.toggle("Whitened features (as the hunt uses them by default)",
                      value=ws.whiten is not None, key="compare_whiten",
                      help="Off: the paper's raw features. On: whitened with the track's own "
                           "covariance (docs/results.md §6.1).")
-shrinkage = DEFAULT_WHITENING_SHRINKAGE if whitened else None
-tracks = {kind: ws.feature_track(kind, shrinkage) for kind in kinds}
-match = ws.truth_match()
-truth = match[0].occurrences if match else ()
-others = [o for i, o in enumerate(truth) if i != match[1]] if match else []
-st.caption(f"Query {format_time(sel.start_s)} – {format_time(sel.end_s)}. "
-           + (f"Ground truth: the demo's {match[0].category} “{match[0].sound}”, "
-              f"{len(truth)} occurrences (purple)." if match else
-              "No ground truth for this query: occurrence ranks and recall need the demo track "
-              "and a selection over one of its annotated sounds."))
+n = len(answers.confirmed_s)
+truth = answers.from_truth
+st.caption(
+    f"Query {format_time(answers.query_start_s)} + {answers.duration_s:.2f} s. "
+    + (f"The truth: the demo's {n} other annotated occurrences; every other window is known "
+       "not to be the sound." if truth else
+       f"The truth: your {n} confirmed occurrence{'s' if n != 1 else ''} and "
+       f"{len(answers.rejected_s)} rejected window{'s' if len(answers.rejected_s) != 1 else ''}."
+       " A simulated user hunts with each kind and answers as you did; a window you "
+       "never judged counts as no and is listed as “never judged” (had it been the sound, "
+       "that kind's count would differ)."))
+found = compare.verdict(result, whitened)
+if found is not None:
+    st.success(found.text, icon=":material/balance:")
+for line in result.skipped:
+    st.caption(f"Not compared: {line}")
 
-curves = [compare.distance_curve(tracks[k], sel.start_s, sel.duration_s) for k in kinds]
-st.subheader("Distance to the query over the whole track")
-st.caption("Each kind's mean squared distance from the query window to the window starting at "
-           "each time, divided by its median (1 = a typical window). The true occurrences "
-           "should be the deepest dips.")
-st.plotly_chart(distance_figure(curves, truth), key="distance_curves",
-                config={"displaylogo": False})
+rank_fig, distance_fig = compare_view.figures(*key, whitened, None, ws)
+st.subheader("Where each occurrence ranks")
+st.caption("Each dot is one occurrence: its rank in the order a search with no answers proposes "
+           f"windows (1 = first; >{compare.MAX_RANKED_PROPOSALS}: not in the first "
+           f"{compare.MAX_RANKED_PROPOSALS}). Higher up is better; above each kind, the "
+           "judgements a simulated user needed to find them all.")
+st.plotly_chart(rank_fig, key="rank_plot", config={"displaylogo": False})
+left, right = st.columns([3, 1])
+with left:
+    rows = [r for r in result.results if r.whitened == whitened]
+    table = pd.DataFrame({
+        "features": [state.KIND_LABELS.get(r.kind, r.kind) for r in rows],
+        "judgements": [r.hunt.judgements for r in rows],
+        "found": [f"{r.hunt.found} / {r.hunt.total}" for r in rows],
+        "never judged": [r.hunt.unknown for r in rows],
+        "median rank": [pd.Series([x or compare.MAX_RANKED_PROPOSALS + 1 for x in r.ranks])
+                        .median() for r in rows],
+    })
+    st.table(table.set_index("features"))  # plain HTML: readable by everyone, and copyable
+    st.caption(f"Judgements: windows a simulated user judged until every occurrence was found "
+               f"(strategy {source.strategy}, no patience limit, at most "
+               f"{compare.MAX_JUDGEMENTS}).")
+with right:
+    stem = (ws.audio.name or "track").rsplit(".", 1)[0]
+    st.download_button("Figures (HTML)", key="compare_html", icon=":material/download:",
+                       data=lambda: comparison_html(result, whitened, found),
+                       file_name=f"{stem}-comparison.html", mime="text/html", on_click="ignore",
+                       width="stretch")
+    st.download_button("Ranks (CSV)", compare.comparison_csv(result), key="compare_csv",
+                       file_name=f"{stem}-ranks.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:", width="stretch")
+    st.download_button("Answers (JSON)", answers.to_json(), key="compare_answers",
+                       file_name=f"{stem}-answers.json", mime="application/json",
+                       on_click="ignore", icon=":material/download:", width="stretch",
+                       help="For the CLI: loopfind compare TRACK --answers this.json")
 
-if match:
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Where the true occurrences rank")
-        st.caption("Rank of each other occurrence in the order a search with no answers would "
-                   "propose windows (1 = first proposal; — = not in the first "
-                   f"{compare.MAX_RANKED_PROPOSALS}).")
-        table = {"occurrence": [format_time(o.start_s) for o in others]}
-        for curve in curves:
-            ranks = compare.occurrence_ranks(compare.ranked_proposals(curve), curve.window_s,
-                                             others)
-            table[state.KIND_LABELS[curve.kind]] = [r if r else None for r in ranks]
-        st.dataframe(pd.DataFrame(table), hide_index=True, key="rank_table")
-    with right:
-        st.subheader("Recall a simulated user reaches")
-        st.caption("The evaluation protocol: a user answering from the ground truth, patience "
-                   "5. Recall = occurrences found / occurrences to find.")
-        results = compare.simulated_recalls(tracks, match[0], match[1])
-        st.dataframe(pd.DataFrame([
-            {"features": state.KIND_LABELS[r.kind], "strategy": r.strategy,
-             "found": f"{r.found} / {r.total}", "recall": round(r.recall, 3),
-             "answers": r.answers} for r in results
-        ]), hide_index=True, key="recall_table",
-            column_config={"recall": st.column_config.ProgressColumn(
-                "recall", min_value=0.0, max_value=1.0, format="%.2f")})
+st.subheader("Distance to the query over the track")
+st.caption("Each kind's distance from the query window to the window starting at each time, "
+           "divided by its median (1 = a typical window; the lowest value of each column is "
+           "drawn). Green dots: " + ("the true occurrences" if truth else "your confirmed "
+           "occurrences") + "; red crosses: windows you rejected; blue: the query. The kind "
+           "whose green dots sit lowest, below every other dip, separates the sound best.")
+duration = float(ws.audio.duration_s)
+zoom = st.slider("Zoom to (s)", 0.0, duration, (0.0, duration), step=1.0, key="compare_zoom")
+zoom_s = None if zoom == (0.0, duration) else (float(zoom[0]), float(zoom[1]))
+if zoom_s is not None:
+    distance_fig = compare_view.figures(*key, whitened, zoom_s, ws)[1]
+st.plotly_chart(distance_fig, key="distance_curves", config={"displaylogo": False})
 
 st.subheader("Self-similarity")
 st.caption("Cosine similarity between every pair of moments of the track: repeated material "
            "shows as bright diagonal stripes. Sharper stripes = features that see repetition.")
-if st.toggle("Show self-similarity matrices", key="show_ssm", value=True):
-    matrices = {state.KIND_LABELS[k]: compare.self_similarity(tracks[k]) for k in kinds}
-    st.plotly_chart(self_similarity_figure(matrices, ws.audio.duration_s), key="ssm",
+options = [r.label for r in result.results if r.whitened == whitened]
+defaults = [o for o in options if o.split(" ")[0] in ("mfcc", "learned")] or options[:2]
+shown = st.multiselect("Kinds to show (up to 3)", options, default=defaults, max_selections=3,
+                       key=f"ssm_kinds_{whitened}")
+if shown:
+    st.plotly_chart(compare_view.self_similarity_picture(*key, tuple(shown), ws), key="ssm",
                     config={"displaylogo": False})

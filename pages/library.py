@@ -7,10 +7,15 @@ import streamlit as st
 
 from loopfind_app import state
 from loopfind_app.hunt_panel import hunt_panel
-from loopfind_app.library import LibraryHuntView, build_demo_library, library_info
+from loopfind_app.library import (
+    LibraryHuntView,
+    build_demo_library,
+    library_info,
+    restored_library_hunt,
+    start_library_hunt,
+)
 from loopfind_app.text import format_time, plain
 from loopfind_core.base.errors import LoopfindError
-from loopfind_core.library.hunt import hunt_selection
 from loopfind_core.library.vector_index import DEFAULT_SHORTLIST_TRACKS
 from loopfind_core.retrieval.session import DEFAULT_PATIENCE
 
@@ -49,15 +54,14 @@ if ws.selection is None:
 sel = ws.selection
 
 
-def start_library_hunt() -> None:
+def on_hunt_library() -> None:
     """Hunt button: hunt the selection across the library with the chosen settings."""
     settings = st.session_state
     every_track = bool(settings.get("library_every_track"))
     try:
-        settings.library_hunt = hunt_selection(
-            info.path, ws.audio, sel.start_s, sel.duration_s,
-            shortlist_tracks=0 if every_track else int(settings.library_shortlist),
-            patience=int(settings.library_patience), query_features=ws.feature_track)
+        start_library_hunt(info.path, ws,
+                           shortlist_tracks=0 if every_track else int(settings.library_shortlist),
+                           patience=int(settings.library_patience))
     except LoopfindError as error:
         settings.library_error = str(error)
 
@@ -71,7 +75,7 @@ with st.container(border=True):
     c2.number_input("Patience", 1, 50, DEFAULT_PATIENCE, key="library_patience",
                     help="How many ‘no’ answers end the hunt")
     c3.button("Hunt the library", type="primary", icon=":material/travel_explore:",
-              use_container_width=True, on_click=start_library_hunt)
+              use_container_width=True, on_click=on_hunt_library)
     in_library = info.track_with_hash(ws.audio.content_hash) is not None
     st.caption(f"Query: {plain(ws.audio.name)} · {format_time(sel.start_s)}"
                f" + {sel.duration_s:.2f} s"
@@ -82,7 +86,7 @@ with st.container(border=True):
 if "library_error" in st.session_state:
     st.error(st.session_state.pop("library_error"))
 
-hunt = st.session_state.get("library_hunt")
+hunt = st.session_state.get("library_hunt") or restored_library_hunt(ws)  # after a reload
 if hunt is None:
     st.info("Press **Hunt the library**.")
     st.stop()

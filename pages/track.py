@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from loopfind_app import state
+from loopfind_app.analysis import say_crash
 from loopfind_app.text import format_time, plain
 from loopfind_app.waveform_player import waveform_player
-from loopfind_core.base.errors import LoopfindError
+from loopfind_core.base.errors import AnalysisCrashError, LoopfindError
 from loopfind_core.interactive.figures import spectrogram_figure
 
 DEMO_POLL_S = 0.5  # how often the "being prepared" note updates
@@ -27,6 +28,9 @@ with right:  # first: on a fresh machine it is usable while the demo is being co
             with st.spinner("Decoding…"):
                 loaded = state.use_upload(upload.name, upload.getvalue())
             st.success(f"Loaded {plain(loaded.audio.name)}. Next: select a sound.")
+        except AnalysisCrashError as error:
+            st.session_state.pop("upload_id", None)  # Retry decodes the same upload again
+            say_crash(error, "retry_upload")
         except LoopfindError as error:
             st.error(f"{error} The current track is kept.")
 

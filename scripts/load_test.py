@@ -17,6 +17,11 @@ Starts the app (``streamlit run app.py`` on a free port), then
    so features and window searches enter their caches too): the server's RSS after each
    upload, which the caches' bounds keep flat.
 
+With ``--demo-library``, one browser first builds the demo library (Library page) and hunts
+it; with ``--watch-after-close S``, the server's RSS is read every second for S seconds after
+the last browser closed (the "Bounded memory and disk" figures of docs/reliability.md:
+``--sessions 8 --track-seconds 300 --demo-library --watch-after-close 90 --uploads 0``).
+
 Exits 1 if any session failed or exported another session's data. Needs Debian's chromium at
 /usr/bin/chromium. Every figure comes with the load average, since the machine may be shared.
 """
@@ -33,7 +38,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from testkit.browser import app_server_pid, running_app  # noqa: E402
-from testkit.load import load_average, run_load, run_uploads  # noqa: E402
+from testkit.load import (  # noqa: E402
+    library_session,
+    load_average,
+    rss_after_close,
+    run_load,
+    run_uploads,
+    sampling_rss,
+    tree_rss_mib,
+)
 
 BASELINE_INDEX = 99  # the lone session's track: distinct from the simultaneous sessions'
 
@@ -52,6 +65,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="select and hunt every n-th upload (0: only upload; 1: all)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the single session before the sessions at once")
+    parser.add_argument("--demo-library", action="store_true",
+                        help="first build the demo library in the app and hunt it")
+    parser.add_argument("--library-hunts", type=int, default=2,
+                        help="library hunts after the build (with --demo-library)")
+    parser.add_argument("--watch-after-close", type=float, default=0.0,
+                        help="read the server's RSS this many seconds after the sessions end")
+    parser.add_argument("--release-target-mib", type=float, default=1536.0,
+                        help="report when the RSS first reads at most this after closing")
     parser.add_argument("--json", type=Path, help="write the full report here")
     return parser.parse_args(argv)
 
@@ -83,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         pid = app_server_pid(url)
         print(f"app at {url} (pid {pid})")
         ok = True
+        if args.demo_library:
+            with sampling_rss(pid) as trace:
+                stages = library_session(url, args.library_hunts)
+            document["library"] = {"build_and_hunts_s": stages, "rss_start_mib": trace.first_mib,
+                                   "rss_peak_mib": trace.peak_mib,
+                                   "rss_after_mib": round(tree_rss_mib(pid), 1)}
+            print(f"demo library: build {stages[0]} s, hunts {stages[1:]} s; server RSS "
+                  f"{trace.first_mib:.0f} → peak {trace.peak_mib:.0f} MiB, "
+                  f"{document['library']['rss_after_mib']:.0f} MiB after", flush=True)
         if not args.no_baseline:
             baseline = run_load(url, pid, 1, args.answers, Path(scratch), args.track_seconds,
                                 first_index=BASELINE_INDEX)
@@ -97,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.sessions} sessions at once:")
             print_sessions(report)
             ok = ok and report.ok
+        if args.watch_after_close > 0:
+            release = rss_after_close(pid, args.watch_after_close, args.release_target_mib)
+            document["after_close"] = {"rss_mib": release.rss_mib, "below_s": release.below_s,
+                                       "target_mib": release.target_mib}
+            marks = [m for m in (0, 10, 20, 30, 45, 60, 90) if m <= args.watch_after_close]
+            print("after the last browser closed: RSS " + ", ".join(
+                f"{m} s {release.at(m):.0f} MiB" for m in marks)
+                  + f"; at most {release.target_mib:.0f} MiB from {release.below_s} s", flush=True)
         if args.uploads > 0:
             started = time.perf_counter()
 

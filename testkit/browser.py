@@ -150,7 +150,7 @@ def wait_settled(page, timeout_ms: int = 60_000) -> None:
 
 
 def deck_caption(page) -> str:
-    """The answer deck's caption ("Candidate N · m:ss.ss · similarity …" or "Hunt finished · …"),
+    """The answer deck's caption ("Candidate N · m:ss.ss · chance …" or "Hunt finished · …"),
     or the page's text when no deck is drawn."""
     deck = page.locator(f"{DECK} .lf-caption")
     return deck.first.inner_text() if deck.count() else page.locator("body").inner_text()

@@ -37,3 +37,17 @@ def deck_press(app, *acts: str, key: str = "deck"):
             state = state.get("back") or state
     app.session_state[key] = {"actions": {"hunt": data["hunt"], "list": queue}}
     return app
+
+
+def start_hunt(app, mode: str = "One at a time", run=None):
+    """Press the Hunt page's "Start hunt", then choose how to answer (``mode``: a label of
+    ``loopfind_app.batch_review``'s review control; the app's default is "Adaptive"), running
+    the app after each (with ``run(app)`` when given, else ``app.run()``); returns ``app``."""
+    run = run or (lambda a: a.run())
+    next(b for b in app.button if b.label == "Start hunt").click()
+    run(app)
+    control = [c for c in app.segmented_control if c.key == "review_mode"]
+    if control and control[0].value != mode:
+        control[0].set_value(mode)
+        run(app)
+    return app

@@ -522,3 +522,73 @@ def load_average() -> tuple[float, float, float]:
     """The 1-, 5- and 15-minute load averages (other work on the machine shows here)."""
     return os.getloadavg()
 
+
+
+# ----- bounded memory: the demo library, long tracks, and what comes back --------------------
+
+LIBRARY_QUERY = (11.9, 2.0)  # a sound of the demo track (start, length in seconds)
+LIBRARY_BUILD_TIMEOUT_MS = 900_000  # composing and indexing 8 tracks on 2 busy cores
+
+
+def library_session(url: str, hunts: int = 2) -> list[float]:
+    """One browser on the demo track: select a sound, build the demo library if the server
+    has none (Library page), then hunt the library ``hunts`` times, each to its first
+    candidate. Returns each stage's wall time (seconds): build, then each hunt."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(url, timeout=PAGE_TIMEOUT_MS)
+            wait_for_app(page, "Beats found", timeout_ms=PAGE_TIMEOUT_MS)
+            open_page(page, "Select")
+            type_selection(page, *LIBRARY_QUERY)
+            open_page(page, "Library")
+            started = time.perf_counter()
+            build = page.get_by_role("button", name="Build the demo library")
+            if build.count():
+                build.click()
+            hunt = page.get_by_role("button", name="Hunt the library")
+            hunt.wait_for(timeout=LIBRARY_BUILD_TIMEOUT_MS)
+            wait_idle(page, LIBRARY_BUILD_TIMEOUT_MS)
+            times.append(round(time.perf_counter() - started, 1))
+            for _ in range(hunts):
+                started = time.perf_counter()
+                hunt.click()
+                page.get_by_text("Candidate 1 ·").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+                wait_idle(page, PAGE_TIMEOUT_MS)
+                times.append(round(time.perf_counter() - started, 1))
+        finally:
+            browser.close()
+    return times
+
+
+@dataclass
+class ReleaseReport:
+    """The server's memory after every browser has closed."""
+
+    rss_mib: list[tuple[float, float]]  # (seconds since the last browser closed, MiB)
+    below_s: float | None  # when it first read at most the target, None if never
+    target_mib: float
+
+    def at(self, seconds: float) -> float:
+        """The last reading at or before ``seconds``."""
+        return [mib for t, mib in self.rss_mib if t <= seconds][-1]
+
+
+def rss_after_close(server_pid: int, watch_s: float, target_mib: float,
+                    period_s: float = 1.0) -> ReleaseReport:
+    """Read the server's resident memory every ``period_s`` for ``watch_s`` seconds (call it
+    right after the last browser closed); when it first reads ``target_mib`` or less."""
+    start = time.monotonic()
+    readings, below = [], None
+    while (elapsed := time.monotonic() - start) <= watch_s:
+        mib = tree_rss_mib(server_pid)
+        readings.append((round(elapsed, 1), round(mib, 1)))
+        if below is None and mib <= target_mib:
+            below = round(elapsed, 1)
+        time.sleep(period_s)
+    return ReleaseReport(readings, below, target_mib)

@@ -3,15 +3,23 @@ helpers that build them live in :mod:`testkit` (the scripts use them too)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
-import pytest
-import soundfile as sf
+# Before loopfind_core is imported (it points numba's cache there): one compile cache for every
+# test run of this machine, beside the private cache folder each run gets (private_cache below),
+# so librosa's kernels compile once, not per run (loopfind_core/base/compile_cache.py).
+os.environ.setdefault("LOOPFIND_COMPILE_CACHE",
+                      str(Path(tempfile.gettempdir()) / "loopfind-test-compile-cache"))
 
-from loopfind_core.base.audio import audio_from_samples
-from loopfind_core.features.registry import extract_features
-from testkit.audio import SR_HZ, PlantedTrack, planted_track, write_tiny_dataset
-from testkit.training import TINY, write_training_audio
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from loopfind_core.base.audio import audio_from_samples  # noqa: E402
+from loopfind_core.features.registry import extract_features  # noqa: E402
+from testkit.audio import SR_HZ, PlantedTrack, planted_track, write_tiny_dataset  # noqa: E402
+from testkit.training import TINY, write_training_audio  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -116,3 +116,79 @@ def test_cli_paired_compares_two_methods_of_one_report(tiny_dataset, tmp_path, c
     assert lines and all(line.split(":")[0] in ("sample", "loop") for line in lines)
     assert "Wilcoxon p" in lines[0]
     assert main(["paired", str(tmp_path / "none.json"), "a/b", str(out), "mel/active"]) == 2
+
+
+def _dataset_in_subfolder(tiny_dataset, root):
+    """The tiny dataset with its files under ``sub/`` and its annotations at ``root``."""
+    import shutil
+
+    from loopfind_core.corpus.dataset import Annotation, write_annotations
+
+    (root / "sub").mkdir(parents=True)
+    dataset = read_dataset(tiny_dataset)
+    for name in dataset.files:
+        shutil.copyfile(tiny_dataset / name, root / "sub" / name)
+    write_annotations(root / "annotations.csv", [
+        Annotation(f"sub/{a.file}", a.genre, a.category, a.sound, a.start_s, a.end_s)
+        for a in dataset.annotations])
+    return root
+
+
+def test_cli_hunt_finds_the_truth_of_files_in_a_subfolder(tiny_dataset, tmp_path):
+    root = _dataset_in_subfolder(tiny_dataset, tmp_path / "data")
+    chirp = next(s for s in read_dataset(root).sounds() if s.file == "sub/t0.wav"
+                 and s.sound == "chirp")
+    query = chirp.occurrences[0]
+    out = tmp_path / "e.csv"
+    assert main(["hunt", str(root / "sub" / "t0.wav"), "--start", str(query.start_s),
+                 "--duration", str(query.duration_s), "--features", "mfcc",
+                 "--answers-from", str(root), "--out", str(out)]) == 0
+    assert len(list(csv.DictReader(out.open()))) == len(chirp.occurrences)
+
+
+def test_cli_library_hunt_answers_from_the_truth_and_writes_every_out(tiny_dataset, tmp_path,
+                                                                    capsys):
+    from loopfind_core.library.store import build_index
+
+    root = _dataset_in_subfolder(tiny_dataset, tmp_path / "data")
+    index = tmp_path / "index"
+    build_index(root / "sub", index, kind="mfcc", jobs=1)  # indexed names: t0.wav, t1.wav
+    sounds = read_dataset(root).sounds()
+    query = next(s for s in sounds if s.file == "sub/t0.wav" and s.sound == "chirp")
+    outs = [tmp_path / "found.csv", tmp_path / "found.json"]
+    assert main(["hunt", str(root / "sub" / "t0.wav"), "--index", str(index), "--start",
+                 str(query.occurrences[0].start_s), "--duration",
+                 str(query.occurrences[0].duration_s), "--shortlist", "0", "--patience", "3",
+                 "--answers-from", str(root), "--out", *map(str, outs)]) == 0
+    rows = list(csv.DictReader(outs[0].open()))
+    found = {(r["track"], round(float(r["start"]), 1)) for r in rows}
+    truth = {(s.file.split("/")[-1], round(o.start_s, 1))
+             for s in sounds if s.sound == "chirp" for o in s.occurrences}
+    assert len(found & truth) >= 5 and {t for t, _ in found} == {"t0.wav", "t1.wav"}
+    for track in ("t0", "t1"):
+        document = json.loads((tmp_path / f"found-{track}.json").read_text())
+        assert len(document["sounds"][0]["events"]) == sum(
+            1 for r in rows if r["track"] == f"{track}.wav")
+    assert ": yes" in capsys.readouterr().out
+
+
+def test_cli_hunt_with_stdin_closed_asks_nothing_and_says_what_to_do(planted_wav, monkeypatch,
+                                                                   capsys):
+    monkeypatch.setattr("sys.stdin", None)  # `loopfind hunt … <&-`
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "y")
+    assert main(["hunt", str(planted_wav), "--start", "3.1", "--duration", "0.6",
+                 "--features", "mfcc"]) == 2
+    err = capsys.readouterr().err
+    assert "--answers-from" in err and "Traceback" not in err and not asked
+
+
+def test_cli_hunt_at_the_end_of_stdin_stops_with_a_message(planted_wav, monkeypatch, capsys):
+    def end_of_input(prompt: str) -> str:
+        raise EOFError  # `loopfind hunt … < /dev/null`
+
+    monkeypatch.setattr("builtins.input", end_of_input)
+    assert main(["hunt", str(planted_wav), "--start", "3.1", "--duration", "0.6",
+                 "--features", "mfcc"]) == 2
+    err = capsys.readouterr().err
+    assert "--answers-from" in err and "Traceback" not in err

@@ -4,7 +4,7 @@
  *   {hunt, rev, applied, hint, picture, now}
  *   now = {answers, found, candidate, yes, no, back}: the state of the hunt on the server, with
  *   the states after a yes, a no and an undo computed ahead (each {answers, found, candidate}
- *   without branches of its own). candidate = {frame, number, at, similarity, clip (a WAV data
+ *   without branches of its own). candidate = {frame, number, at, chance, clip (a WAV data
  *   URL), clip_id, lead (seconds of clip before the window), note}, or null: the hunt is over.
  *
  * The trail. The deck shows the last state of `trail`. An answer pushes the prepared branch
@@ -17,7 +17,9 @@
  * component's state, so a rerun that starts before the last press still gets every one; the
  * server applies each seq once, in order, and skips one whose candidate is not pending there.
  * When the data arrives the queue left is replayed over it; with an empty queue the trail
- * becomes the server's state.
+ * becomes the server's state. Data with a new `boot` (a restarted server, whose hunt keeps its
+ * token) gets the queue sent again at once: answers given while the server was down are
+ * applied there, not dropped.
  *
  * Keys Y, N, U, D act when focus is not in a text field. User text (track names) is only ever
  * set as textContent. The component may be called again with new data at any time (the same
@@ -47,7 +49,7 @@ class Deck {
     this.root = root;
     this.el = {
       title: root.querySelector(".lf-title"), where: root.querySelector(".lf-where"),
-      similarity: root.querySelector(".lf-similarity"), hint: root.querySelector(".lf-hint"),
+      chance: root.querySelector(".lf-chance"), hint: root.querySelector(".lf-hint"),
       clips: root.querySelector(".lf-clips"), lead: root.querySelector(".lf-lead"),
       leadText: root.querySelector(".lf-lead-text"),
       note: root.querySelector(".lf-note"),
@@ -55,6 +57,7 @@ class Deck {
         .map((b) => [b.dataset.act, b])),
     };
     this.hunt = null;
+    this.boot = null;
     this.rev = -1;
     this.seq = 0;
     this.queue = [];
@@ -127,6 +130,8 @@ class Deck {
       this.queue = [];
       this.seq = 0;
     }
+    const rebooted = data.boot !== this.boot; // a restarted server: it has not seen the queue
+    this.boot = data.boot;
     this.rev = data.rev;
     this.hint = data.hint || "";
     this.picture = data.picture || "";
@@ -140,6 +145,7 @@ class Deck {
     // else: the server went another way than the queue (another tab, a restarted hunt): keep
     // the card until the server has consumed the queue, then show its state.
     this.render(!sameState(shown, this.shown()));
+    if (rebooted && this.queue.length) this.flush();
   }
 
   // ----- drawing ---------------------------------------------------------------------------
@@ -152,15 +158,15 @@ class Deck {
     if (state.loading) {
       this.el.title.textContent = `Candidate ${state.answers + 1}`;
       this.el.where.textContent = " · loading…";
-      this.el.similarity.textContent = "";
+      this.el.chance.textContent = "";
     } else if (c) {
       this.el.title.textContent = `Candidate ${c.number}`;
       this.el.where.textContent = ` · ${c.at}`;
-      this.el.similarity.textContent = ` · similarity ${Math.round(100 * c.similarity)}%`;
+      this.el.chance.textContent = ` · chance ${Math.round(100 * c.chance)}%`;
     } else {
       this.el.title.textContent = "Hunt finished";
       this.el.where.textContent = ` · ${1 + state.found} occurrences marked`;
-      this.el.similarity.textContent = "";
+      this.el.chance.textContent = "";
     }
     this.el.hint.textContent = !c && !state.loading ? this.hint : "";
     this.el.hint.hidden = !this.el.hint.textContent;

@@ -8,6 +8,7 @@ import librosa
 import numpy as np
 
 from loopfind_core.base.audio import Audio
+from loopfind_core.base.compile_cache import ensure_compiled
 from loopfind_core.base.spectrogram import HOP_LENGTH, log_mel
 
 MIN_BEATS = 4  # fewer detected beats than this is no grid
@@ -63,6 +64,7 @@ class BeatGrid:
 def estimate_beats(audio: Audio) -> BeatGrid:
     """Tempo (BPM) and beat times (seconds) of ``audio`` from librosa's dynamic-programming
     beat tracker on the onset strength of the features' log-mel (same STFT, same hop)."""
+    ensure_compiled()  # the beat tracker's kernels, compiled once under a lock
     onsets = librosa.onset.onset_strength(S=log_mel(audio), sr=audio.sr_hz, hop_length=HOP_LENGTH)
     tempo, frames = librosa.beat.beat_track(
         onset_envelope=onsets, sr=audio.sr_hz, hop_length=HOP_LENGTH

@@ -33,3 +33,14 @@ class ConfigurationError(LoopfindError):
 
 class CheckpointError(LoopfindError):
     """A model checkpoint is missing, corrupt or does not match this version of Loopfind."""
+
+
+class AnalysisCrashError(LoopfindError):
+    """The process analysing a track died (a crash in native code, or out of memory). The
+    server and every other session go on; a new process takes its place, so trying again
+    works unless the track itself makes it crash again."""
+
+    def __init__(self, what: str = "the track") -> None:
+        super().__init__(f"The analysis of {what} stopped unexpectedly: the process doing it "
+                         "crashed or ran out of memory. Your work is kept and nothing else was "
+                         "affected. Press Retry to try again.")

@@ -12,6 +12,7 @@ import librosa
 import numpy as np
 
 from loopfind_core.base.audio import SAMPLE_RATE_HZ, Audio
+from loopfind_core.base.compile_cache import ensure_compiled
 
 N_FFT = 1024  # samples per STFT frame: 46.4 ms at 22050 Hz
 HOP_LENGTH = 512  # samples between frames: 23.2 ms
@@ -24,6 +25,7 @@ LOG_MEL_TOP_DB = 80.0  # librosa's default dynamic range for power_to_db
 
 def mel_power(audio: Audio) -> np.ndarray:
     """The mel power spectrogram, float32, shape (N_MELS, n_frames)."""
+    ensure_compiled()  # librosa's kernels, compiled once under a lock (compile_cache.py)
     stft = librosa.stft(audio.samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window=WINDOW)
     power = np.abs(stft)  # (1 + N_FFT // 2, n_frames), float32
     del stft  # the complex STFT is the largest array here: free it before the next one

@@ -8,6 +8,7 @@ Commands:
     train     train the learned encoder without labels (runs under torchrun too)
     bench     speed and memory of the core on a generated 7.5-minute track
     hunt      find every occurrence of a sound in a track by answering yes/no; export them
+    compare   every feature kind judged against a hunt's answers (the app's Compare page)
     discover  the repeated sounds of a track worth hunting, or how well that works on a dataset
     index     extract and store the features of a folder of tracks (incremental, parallel)
     app       start the Streamlit app (needs the ``app`` extra: ``pip install "loopfind[app]"``)
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loopfind_core.base.errors import LoopfindError
+from loopfind_core.cli.compare import add_compare_command
 from loopfind_core.cli.product import add_product_commands, app_script
 from loopfind_core.cli.research import add_research_commands
 
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_research_commands(commands)
     add_product_commands(commands)
+    add_compare_command(commands)
     return parser
 
 

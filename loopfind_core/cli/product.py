@@ -7,9 +7,11 @@ import importlib.util
 import logging
 import os
 import sys
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import SimpleNamespace
 
-from loopfind_core.base.errors import LoopfindError
+from loopfind_core.base.errors import ConfigurationError, DatasetError, LoopfindError
 from loopfind_core.cli.common import progress_bar
 from loopfind_core.library.vector_index import DEFAULT_SHORTLIST_TRACKS
 
@@ -19,9 +21,30 @@ log = logging.getLogger("loopfind_core")
 HUNT_KEYS = "[y]es / [n]o / [u]ndo / [d]one"
 
 
+NO_INPUT = ("No answers can be asked: standard input is closed or not readable. Answer "
+            "from a dataset's ground truth with --answers-from DATASET, or run `hunt` in a "
+            "terminal.")
+
+
+def _check_can_ask() -> None:
+    """Refuse, before any work, to start a hunt that must ask while nothing can answer.
+
+    Raises:
+        ConfigurationError: standard input is missing or closed."""
+    if sys.stdin is None or sys.stdin.closed:
+        raise ConfigurationError(NO_INPUT)
+
+
 def _ask(session, prompt: str) -> None:
-    """One interactive answer: y/n answers the candidate, u undoes, d finishes the hunt."""
-    reply = input(f"{prompt} — {HUNT_KEYS}? ").strip().lower()[:1]
+    """One interactive answer: y/n answers the candidate, u undoes, d finishes the hunt.
+
+    Raises:
+        ConfigurationError: standard input ended (closed, or at its end) before an answer."""
+    try:
+        reply = input(f"{prompt} — {HUNT_KEYS}? ").strip().lower()[:1]
+    except (EOFError, RuntimeError, OSError, ValueError):  # at its end, lost, or closed
+        print()
+        raise ConfigurationError(NO_INPUT) from None
     if reply in ("y", "n"):
         session.answer(reply == "y")
     elif reply == "u":
@@ -41,8 +64,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         report = build_index(args.folder, args.out, args.features, whiten, args.jobs, progress,
                              engine=args.engine, address=args.address)
     print(f"{args.out}: {report.added} added, {report.unchanged} unchanged, {report.removed} "
-          f"removed, {len(report.failed)} unreadable; {report.audio_hours:.2f} h of audio; "
-          f"{report.seconds:.1f} s")
+          f"removed, {len(report.failed)} unreadable, {len(report.repaired)} repaired; "
+          f"{report.audio_hours:.2f} h of audio; {report.seconds:.1f} s")
+    for reason in report.repaired:
+        print(f"  repaired {reason}: extracted again")
     if report.added_hours > 0:
         print(f"extracted {report.added_hours:.3f} track-hours in {report.extract_seconds:.1f} s "
               f"on the {report.engine} engine: "
@@ -53,23 +78,145 @@ def cmd_index(args: argparse.Namespace) -> int:
         how = "built" if report.vectors.rebuilt else (
             f"updated (+{report.vectors.added_blocks} -{report.vectors.removed_blocks} blocks)")
         print(f"vector index: {report.vectors.blocks} blocks ({report.vectors.factory}), "
-              f"{report.vectors.bytes / 2**20:.1f} MiB, {how} in {report.vectors.seconds:.1f} s")
+              f"{report.vectors.bytes / 2**20:.1f} MiB, {how} in {report.vectors.seconds:.1f} s"
+              + (" (its file was damaged)" if report.vectors.repaired else ""))
     return 0
+
+
+def sounds_of(sounds, name: str) -> tuple:
+    """The annotated sounds (:class:`~loopfind_core.corpus.dataset.SoundTruth`) of the file
+    ``name`` (a path relative to the dataset, POSIX separators): those annotated under that
+    path, else under any path with the same file name (a dataset whose files sit in a
+    subfolder)."""
+    exact = tuple(s for s in sounds if s.file == name)
+    if exact:
+        return exact
+    base = PurePosixPath(name).name
+    return tuple(s for s in sounds if PurePosixPath(s.file).name == base)
+
+
+def _name_in_dataset(track: Path, dataset: Path) -> str:
+    """``track``'s path relative to ``dataset`` when it lies inside, else its file name."""
+    try:
+        return track.resolve().relative_to(dataset.resolve()).as_posix()
+    except ValueError:
+        return track.name
+
+
+@dataclass
+class _LibraryTruth:
+    """``--answers-from`` for a library hunt: the query's sound, and its occurrences in any
+    track whose annotations name a sound of the same name (the simulated user's answers)."""
+
+    sounds: tuple  # every SoundTruth of the dataset
+    sound: str  # the query's sound's name
+    query_track: str  # the query's track in the library
+    query_name: str  # ... and in the dataset
+    needed_s: float  # overlap a yes needs (seconds)
+    found: set = field(default_factory=set)  # (track, occurrence index) answered yes
+
+    def occurrences(self, track: str) -> tuple:
+        name = self.query_name if track == self.query_track else track
+        return tuple(o for s in sounds_of(self.sounds, name) if s.sound == self.sound
+                     for o in s.occurrences)
+
+    def answer(self, track: str, start_s: float, duration_s: float) -> bool:
+        from loopfind_core.corpus.truth import matching_occurrence
+
+        occurrences = self.occurrences(track)
+        unfound = {i for i in range(len(occurrences)) if (track, i) not in self.found}
+        window = SimpleNamespace(start_s=start_s, end_s=start_s + duration_s)
+        hit = matching_occurrence(window, occurrences, unfound, self.needed_s)
+        if hit is not None:
+            self.found.add((track, hit))
+        return hit is not None
+
+
+def _library_truth(args: argparse.Namespace, hunt) -> _LibraryTruth | None:
+    """The truth ``--answers-from`` gives a library hunt, or None without it.
+
+    Raises:
+        LoopfindError: an unreadable dataset, or a query over no annotated sound."""
+    from loopfind_core.corpus.dataset import read_dataset
+    from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, matching_sound
+
+    if args.answers_from is None:
+        return None
+    sounds = read_dataset(args.answers_from).sounds()
+    query_name = (_name_in_dataset(args.track, args.answers_from) if args.track.is_file()
+                  else str(args.track))
+    matched = matching_sound(sounds_of(sounds, query_name), args.start, args.duration)
+    if matched is None:
+        raise DatasetError("--answers-from: the selection covers no annotated sound of "
+                           f"{PurePosixPath(query_name).name!r} in that dataset.")
+    truth = _LibraryTruth(sounds, matched[0].sound, hunt.query_track, query_name,
+                          MATCH_OVERLAP_FRACTION * args.duration)
+    query_occurrences = truth.occurrences(hunt.query_track)
+    truth.found.add((hunt.query_track, query_occurrences.index(
+        matched[0].occurrences[matched[1]])))
+    return truth
+
+
+def _safe_stem(name: str) -> str:
+    stem = PurePosixPath(name).name.rsplit(".", 1)[0]
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem).strip("_") or "track"
+
+
+def _write_library_exports(args: argparse.Namespace, hunt, formats: list[str]) -> None:
+    """Each ``--out`` file of a library hunt: ``.csv`` holds every track's occurrences (track,
+    start, end); every other format describes one track (its tempo, its song), so it is
+    written once per track with occurrences, as ``<name>-<track><extension>``."""
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.base.beats import estimate_beats
+    from loopfind_core.interactive.export import (
+        TrackInfo,
+        export,
+        library_events_csv,
+        library_track_events,
+    )
+    from loopfind_core.library.manifest import track_audio_path
+
+    events = hunt.events()
+    tracks = list(dict.fromkeys(e.track for e in events))
+    audio_of: dict = {}
+    for path, fmt in zip(args.out, formats):
+        if fmt == "csv":
+            Path(path).write_text(library_events_csv(events))
+            print(f"wrote {path} (csv: {len(events)} occurrences in {len(tracks)} tracks)")
+            continue
+        for track in tracks:
+            if track not in audio_of:
+                own = hunt.query_audio if track == hunt.query_track else None
+                audio_of[track] = own or load_audio(track_audio_path(args.index, track))
+            audio = audio_of[track]
+            info = TrackInfo(PurePosixPath(track).name, audio.original_sr_hz,
+                             estimate_beats(audio))
+            target = Path(path).with_name(f"{Path(path).stem}-{_safe_stem(track)}"
+                                          f"{Path(path).suffix}")
+            target.write_bytes(export(library_track_events(hunt, track), info, fmt,
+                                      audio=audio))
+            print(f"wrote {target} ({fmt})")
 
 
 def _hunt_library(args: argparse.Namespace) -> int:
     """``hunt --index``: the query from a track (an audio file, indexed or not, or the name of
     an indexed track), candidates from the library: the tracks its vector index shortlists
-    (``--shortlist N``), or every track (0)."""
+    (``--shortlist N``), or every track (0). Answers from the terminal, or from
+    ``--answers-from``'s ground truth; then every ``--out`` file."""
     from loopfind_core.base.audio import load_audio
+    from loopfind_core.interactive.export import format_of_path
     from loopfind_core.library.hunt import hunt_selection
     from loopfind_core.library.manifest import read_index_manifest
 
+    formats = [format_of_path(path) for path in args.out]  # refuse a bad name before hunting
+    if args.answers_from is None:
+        _check_can_ask()
     manifest = read_index_manifest(args.index)
     query = load_audio(args.track) if args.track.is_file() else str(args.track)
     hunt = hunt_selection(args.index, query, args.start, args.duration,
                           shortlist_tracks=args.shortlist, patience=args.patience,
                           strategy=args.strategy)
+    truth = _library_truth(args, hunt)
     session = hunt.session
     searched = (f"the {len(hunt.shortlist.names)} of {len(manifest['tracks'])} indexed tracks "
                 f"its vector index lists first ({hunt.shortlist.seconds * 1000:.0f} ms)"
@@ -78,10 +225,17 @@ def _hunt_library(args: argparse.Namespace) -> int:
           f"{searched} ({manifest['kind']})")
     while (candidate := session.propose()) is not None:
         name, at_s = hunt.location(candidate)
-        _ask(session, f"candidate {len(session.history) + 1}: {name} at {at_s:8.2f} s "
-                      f"(similarity {session.confidence(candidate):.0%})")
+        prompt = (f"candidate {len(session.history) + 1}: {name} at {at_s:8.2f} s "
+                  f"(similarity {session.confidence(candidate):.0%})")
+        if truth is None:
+            _ask(session, prompt)
+            continue
+        yes = truth.answer(name, at_s, candidate.duration_s)
+        print(f"{prompt}: {'yes' if yes else 'no'}")
+        session.answer(yes)
     for event in hunt.events():
         print(f"{event.track}\t{event.start_s:.3f}\t{event.end_s:.3f}")
+    _write_library_exports(args, hunt, formats)
     return 0
 
 
@@ -103,11 +257,13 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     if args.index is not None:
         return _hunt_library(args)
     formats = [format_of_path(path) for path in args.out]  # refuse a bad name before hunting
+    if args.answers_from is None:
+        _check_can_ask()
     audio = load_audio(args.track)
     truth = ()
-    if args.answers_from is not None:
-        name = Path(args.track).name
-        truth = tuple(s for s in read_dataset(args.answers_from).sounds() if s.file == name)
+    if args.answers_from is not None:  # its files may sit in subfolders of the dataset
+        truth = sounds_of(read_dataset(args.answers_from).sounds(),
+                          _name_in_dataset(Path(args.track), args.answers_from))
     workspace = Workspace(audio, truth)
     if args.no_whiten:
         workspace.whiten = None
@@ -165,6 +321,9 @@ def cmd_app(args: argparse.Namespace) -> int:
     script = app_script()
     if importlib.util.find_spec("streamlit") is None:
         raise LoopfindError(f"`app` needs the app's packages: {APP_EXTRA_HINT}.")
+    from loopfind_core.base.compile_cache import warm_compile_cache
+
+    warm_compile_cache()  # before the first visitor: librosa's kernels compiled, with a line
     command = [sys.executable, "-m", "streamlit", "run", str(script), *args.streamlit_args]
     log.debug("running %s", " ".join(command))
     sys.stdout.flush()
@@ -194,9 +353,14 @@ def add_product_commands(commands: argparse._SubParsersAction) -> None:
     hunt.add_argument("--out", type=Path, nargs="*", default=[],
                       help="export files; the format follows the extension: .csv, .json "
                            "(docs/events.schema.json), .txt (Audacity labels), .mid, .osz "
-                           "(osu! beatmap with the song), .zip (Beat Saber map with the song)")
+                           "(osu! beatmap with the song), .zip (Beat Saber map with the song); "
+                           "with --index, .csv lists every track's occurrences and the other "
+                           "formats are written per track, as NAME-TRACK.EXT")
     hunt.add_argument("--answers-from", type=Path, default=None,
-                      help="answer from this dataset folder's ground truth instead of asking")
+                      help="answer from this dataset folder's ground truth instead of asking "
+                           "(TRACK is found by its path in the dataset, else by its file name, "
+                           "in any subfolder); with --index, a candidate is the sound where "
+                           "its track's annotations name a sound of the same name")
     hunt.add_argument("--index", type=Path, default=None,
                       help="hunt across the tracks of this index (TRACK: a track in it, or "
                            "any audio file)")

@@ -42,20 +42,41 @@ def cmd_real_corpus(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from loopfind_core.research.calibrate import collect_evidence, fit_match_model, reliability
+    from loopfind_core.research.calibrate import (
+        collect_evidence,
+        fit_match_model,
+        leave_one_group_out,
+        reliability,
+    )
 
     with progress_bar("hunting from the truth") as progress:
-        samples = collect_evidence(args.data, args.checkpoint, progress)
-    model = fit_match_model(samples, fitted_on=f"{args.data} (the app's method, first queries)")
+        evidence = collect_evidence(args.data, args.checkpoint, progress, args.feature_cache)
+    model = fit_match_model(evidence, fitted_on=f"{args.data} (the app's method, first "
+                                                "queries, every open window)")
     model.save(args.out)
-    print(f"fitted on {len(samples)} answers; wrote {args.out}")
-    for check in [args.data] + list(args.check):
-        print(f"reliability on {check}: predicted → observed share of yes (answers)")
-        shown = samples if check == args.data else collect_evidence(check, args.checkpoint)
-        for b in reliability(model, shown):
-            print(f"  [{b.low:.1f}, {b.high:.1f})  {b.predicted:.3f} → {b.observed:.3f}  "
-                  f"({b.n_answers})")
+    print(f"fitted on {len(evidence.is_match)} open windows; wrote {args.out}")
+    tables = {str(args.data): reliability(model, evidence)}
+    for check in args.check:
+        tables[str(check)] = reliability(model, collect_evidence(
+            check, args.checkpoint, feature_cache=args.feature_cache))
+    if args.by_package:
+        packages = _package_of_file()
+        for group, bins in leave_one_group_out(evidence, packages).items():
+            tables[f"{group} (fitted without it)"] = bins
+    for name, bins in tables.items():
+        print(f"reliability on {name}: predicted → observed share of yes (open windows)")
+        for b in bins:
+            print(f"  [{b.low:.2f}, {b.high:.2f})  {b.predicted:.3f} → {b.observed:.3f}  "
+                  f"({b.n_windows:.0f})")
     return 0
+
+
+def _package_of_file():
+    """A real-corpus file name's Debian package (``<package>-<module>.wav``)."""
+    from loopfind_core.corpus.tracker import SOURCES
+
+    names = sorted((s.package for s in SOURCES), key=len, reverse=True)
+    return lambda file: next((n for n in names if str(file).startswith(n + "-")), "other")
 
 
 def _evaluated_method(args: argparse.Namespace) -> dict:
@@ -63,17 +84,18 @@ def _evaluated_method(args: argparse.Namespace) -> dict:
     from loopfind_core.retrieval.defaults import HUNT_PRESETS
 
     single = {"features": args.features, "strategies": args.strategy,
-              "patience": args.patience, "whiten": args.whiten}
+              "patience": args.patience, "whiten": args.whiten, "review": args.review}
     if args.preset is None:  # what is not given keeps EvaluationConfig's default
         return {k: v for k, v in single.items() if v is not None}
     flags = {"features": "--features", "strategies": "--strategy", "patience": "--patience",
-             "whiten": "--whiten"}
+             "whiten": "--whiten", "review": "--review"}
     given = [flags[k] for k, v in single.items() if v is not None]
     if given:
         raise LoopfindError(f"--preset {args.preset} sets the method: drop {', '.join(given)}.")
     preset = HUNT_PRESETS[args.preset]
     return {"features": (preset.kind,), "strategies": (preset.strategy,),
-            "patience": preset.patience, "whiten": preset.whiten}
+            "patience": preset.patience, "whiten": preset.whiten,
+            "review": "adaptive" if preset.review.adaptive else "one"}
 
 
 def _paired_lines(sounds_a, method_a: str, sounds_b, others: Sequence[str]) -> str:
@@ -89,7 +111,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from loopfind_core.research.evaluate import EvaluationConfig, evaluate_dataset
     from loopfind_core.research.reports import (
         format_auto_accept,
+        format_bands,
         format_effort,
+        format_estimates,
         format_table,
         write_json,
         write_plot,
@@ -112,6 +136,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         options["speed_variants"] = args.speed_variants
     if args.batch:
         options["batch"] = args.batch
+    if args.feature_cache is not None:
+        options["feature_cache"] = str(args.feature_cache)
     config = EvaluationConfig(queries=args.queries, device=args.device, jobs=args.jobs,
                               **options)
     with progress_bar("evaluating") as progress:
@@ -119,6 +145,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_table(report))
     print()
     print(format_effort(report))
+    print()
+    print(format_bands(report))
+    if report.estimates:
+        print()
+        print("the chance shown against the truth (adaptive review):")
+        print(format_estimates(report))
     methods = [f"{k}/{m}" for k in config.features for m in config.strategies]
     if len(methods) > 1:
         print()
@@ -290,6 +322,12 @@ def add_research_commands(commands: argparse._SubParsersAction) -> None:
                           metavar="PERCENTS",
                           help="match the query also played this many percent faster and "
                                "slower, e.g. 3,6 (beyond the paper; did not help: default off)")
+    evaluate.add_argument("--feature-cache", type=Path, default=None, metavar="DIR",
+                          help="keep computed features in DIR and reuse them (research runs)")
+    evaluate.add_argument("--review", choices=("one", "adaptive"), default=None,
+                          help="one: the paper's one window per answer, patience in all "
+                               "(default); adaptive: the app's pages of likely windows and "
+                               "its expected-matches stop, patience in a row")
     evaluate.add_argument("--batch", type=int, default=0, metavar="N",
                           help="also simulate the app's batch review: pages of N windows (e.g. "
                                "12), reported next to one at a time as batchN; default 0 = off")
@@ -303,6 +341,11 @@ def add_research_commands(commands: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--out", type=Path, required=True, help="model file to write (.json)")
     calibrate.add_argument("--check", type=Path, nargs="*", default=[],
                            help="dataset folders to show the model's reliability on too")
+    calibrate.add_argument("--feature-cache", type=Path, default=None, metavar="DIR",
+                           help="keep computed features in DIR and reuse them")
+    calibrate.add_argument("--by-package", action="store_true",
+                           help="also fit without each Debian package in turn and report how "
+                                "the model holds on the package it did not see")
     calibrate.add_argument("--checkpoint", type=Path, default=None,
                            help="encoder of the learned kind (default checkpoints/default.pt)")
     calibrate.set_defaults(run=cmd_calibrate)

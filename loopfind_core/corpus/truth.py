@@ -53,6 +53,10 @@ class SimulatedHunt:
     frame_errors_s: tuple[float, ...] = ()  # |frame start − true start| per found occurrence
     refined_errors_s: tuple[float, ...] = ()  # |refined start − true start| per found one
     pages: int = 0  # screens the user looked at: one per answer, or one per reviewed batch
+    shown: tuple[tuple[float, bool], ...] = ()  # adaptive review: (the chance shown, was it
+    #                                             the sound) per window judged
+    expected_left: float | None = None  # adaptive review: matches the session expected
+    #                                     among the unjudged windows when it stopped
 
 
 def overlap_s(start_a: float, end_a: float, start_b: float, end_b: float) -> float:
@@ -83,10 +87,11 @@ class TruthJudge:
         self.refined_errors_s.append(abs(session.refined_start_s(candidate) - true_start))
         return True
 
-    def hunt(self, answers: int, pages: int) -> SimulatedHunt:
+    def hunt(self, answers: int, pages: int, shown: Sequence[tuple[float, bool]] = (),
+             expected_left: float | None = None) -> SimulatedHunt:
         return SimulatedHunt(len(self.occurrences) - 1 - len(self.unfound), answers,
                              tuple(self.frame_errors_s), tuple(self.refined_errors_s),
-                             pages=pages)
+                             pages, tuple(shown), expected_left)
 
 
 def simulate_user(
@@ -118,6 +123,36 @@ def simulate_batch_user(
         answers += len(batch)
         pages += 1
     return judge.hunt(answers, pages)
+
+
+class AdaptiveHuntSession(BatchHuntSession, HuntSession, Protocol):
+    """What the simulated user of the adaptive review needs (a retrieval RetrievalSession):
+    ``next_page()`` gives windows (each with a ``candidate``) to judge at once."""
+
+    def next_page(self) -> Sequence: ...
+
+    def expected_matches(self) -> tuple[float, float, float]: ...
+
+
+def simulate_adaptive_user(
+    session: AdaptiveHuntSession, occurrences: Sequence[Occurrence], query_index: int,
+) -> SimulatedHunt:
+    """Review what the session shows until it is done: a page of one window is answered
+    yes/no, a longer page is judged window by window (ticks corrected to the truth) and
+    submitted. Every window shown counts as one answer; each page as one screen."""
+    judge = TruthJudge(occurrences, query_index)
+    answers = pages = 0
+    shown: list[tuple[float, bool]] = []
+    while page := session.next_page():
+        decisions = [(w.candidate, judge.judge(w.candidate, session)) for w in page]
+        shown += [(w.chance, yes) for w, (_, yes) in zip(page, decisions)]
+        if len(decisions) == 1:
+            session.answer(decisions[0][1])
+        else:
+            session.answer_batch(decisions)
+        answers += len(decisions)
+        pages += 1
+    return judge.hunt(answers, pages, shown, session.expected_matches()[0])
 
 
 def matching_occurrence(candidate, occurrences: Sequence[Occurrence], unfound: set[int],

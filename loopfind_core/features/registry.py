@@ -17,7 +17,7 @@ import numpy as np
 
 from loopfind_core.base.audio import Audio
 from loopfind_core.base.errors import SelectionError
-from loopfind_core.base.spectrogram import FRAME_RATE_HZ, N_MFCC
+from loopfind_core.base.spectrogram import FRAME_RATE_HZ, HOP_LENGTH, N_MFCC
 from loopfind_core.features.classic import (
     mel_features,
     mfcc_features,
@@ -25,7 +25,7 @@ from loopfind_core.features.classic import (
     standardized_mel_features,
     whiten_over_track,
 )
-from loopfind_core.features.track import FeatureTrack
+from loopfind_core.features.track import FeatureTrack, frame_power_of
 
 
 def learned_features(audio: Audio, **options) -> FeatureTrack:
@@ -68,7 +68,9 @@ def extract_features(
     """Compute the feature track of ``kind`` (a name in :data:`FEATURE_KINDS`).
 
     ``whiten``: None (the paper) or a shrinkage ≥ 0 — then the frames are whitened with the
-    track's covariance (:func:`whiten_over_track`) whatever the kind. Options a kind does not
+    track's covariance (:func:`whiten_over_track`) whatever the kind. The track carries the
+    audio's power per frame (:attr:`FeatureTrack.frame_power`), so a hunt never proposes
+    silence. Options a kind does not
     take (see :data:`OPTIONS_OF_KIND`) are ignored, so one set of options can serve every kind.
     """
     if kind not in FEATURE_KINDS:
@@ -77,6 +79,6 @@ def extract_features(
         )
     accepted = OPTIONS_OF_KIND.get(kind, ())
     track = FEATURE_KINDS[kind](audio, **{k: v for k, v in options.items() if k in accepted})
-    if whiten is None:
-        return track
-    return FeatureTrack(track.kind, whiten_over_track(track.values, whiten), track.frame_rate_hz)
+    values = track.values if whiten is None else whiten_over_track(track.values, whiten)
+    power = frame_power_of(audio.samples, HOP_LENGTH, track.n_frames)
+    return FeatureTrack(track.kind, values, track.frame_rate_hz, power)

@@ -16,6 +16,9 @@ class FeatureTrack:
     kind: str  # registry name, e.g. "mfcc"
     values: np.ndarray = field(repr=False)  # float32, shape (n_frames, n_dims)
     frame_rate_hz: float  # frames per second; frame i starts at i / frame_rate_hz seconds
+    frame_power: np.ndarray | None = field(default=None, repr=False)  # float32, (n_frames,):
+    #   the audio's mean square per frame (full scale = 1), for telling silence and far
+    #   quieter windows apart (:func:`frame_power_of`); None where the audio is not at hand
 
     @property
     def n_frames(self) -> int:
@@ -35,6 +38,21 @@ class FeatureTrack:
 
     def frames_to_seconds(self, frames: float) -> float:
         return frames / self.frame_rate_hz
+
+
+def frame_power_of(samples: np.ndarray, hop_samples: int, n_frames: int) -> np.ndarray:
+    """The mean square of ``samples`` (full scale ±1) over each hop of ``hop_samples``,
+    frame i covering samples [i·hop, (i+1)·hop), shape (n_frames,), float32; frames past the
+    audio's end are 0."""
+    power = np.zeros(n_frames, dtype=np.float64)
+    usable = min(n_frames, len(samples) // hop_samples)
+    if usable:
+        blocks = np.asarray(samples[: usable * hop_samples], dtype=np.float64)
+        power[:usable] = np.mean(blocks.reshape(usable, hop_samples) ** 2, axis=1)
+    if usable < n_frames and usable * hop_samples < len(samples):
+        tail = np.asarray(samples[usable * hop_samples:], dtype=np.float64)
+        power[usable] = float(np.mean(tail ** 2))
+    return power.astype(np.float32)
 
 
 def frame_grid(n_frames: int) -> FeatureTrack:

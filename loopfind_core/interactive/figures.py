@@ -48,7 +48,8 @@ TRACK_RANGE_DB = 80.0  # the track's picture: its peak down to this far below (=
 PICTURE_RANGE_DB = 60.0  # the hunt's small pictures: never more than this below their peak
 PICTURE_MIN_RANGE_DB = 24.0  # ... nor less (a flat window must not look like a loud one)
 PICTURE_PERCENTILES = (5.0, 99.5)  # robust low and high of the values a picture shows
-KIND_COLORS = {"mfcc": "#E45756", "mel": "#72B7B2", "mel-std": "#54A24B", "learned": "#4C78A8"}
+KIND_COLORS = {"mfcc": "#E45756", "mel": "#72B7B2", "mel-std": "#54A24B", "learned": "#4C78A8",
+               "fused": "#B279A2"}
 REGION_OPACITY = 0.3
 
 
@@ -268,7 +269,7 @@ def self_similarity_figure(matrices: Mapping[str, np.ndarray], duration_s: float
                            height: int = 360) -> go.Figure:
     """Cosine self-similarity of each kind, side by side (axes in seconds)."""
     kinds = list(matrices)
-    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, horizontal_spacing=0.04)
+    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, horizontal_spacing=0.08)
     for col, kind in enumerate(kinds, start=1):
         matrix = matrices[kind]
         axis = np.linspace(0.0, duration_s, len(matrix), endpoint=False)
@@ -278,4 +279,6 @@ def self_similarity_figure(matrices: Mapping[str, np.ndarray], duration_s: float
                       row=1, col=col)
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col if col > 1 else ''}",
                          row=1, col=col)
+    fig.update_xaxes(nticks=4, ticksuffix=" s")  # few labels: they never collide at 1280 px
+    fig.update_yaxes(nticks=4, ticksuffix=" s")
     return _style(fig, height)

@@ -208,7 +208,7 @@ class Workspace:
         )
         search = self.searches(track, self.whiten, window_frames) if self.searches else None
         session = RetrievalSession(track, self.selection.start_s, self.selection.duration_s,
-                                   patience, strategy, search=search)
+                                   patience, strategy, search=search, review=APP_HUNT.review)
         name = clean_sound_name(sound, self.next_sound_name())
         self.hunts.pop(name, None)
         self.hunts[name] = Hunt(name, kind, strategy, session, self.whiten)
@@ -293,7 +293,8 @@ class Workspace:
                                                stored.query_duration_s)
         search = self.searches(track, stored.whiten, window_frames) if self.searches else None
         session = RetrievalSession(track, stored.query_start_s, stored.query_duration_s,
-                                   stored.patience, stored.strategy, search=search)
+                                   stored.patience, stored.strategy, search=search,
+                                   review=APP_HUNT.review)
         session.replay([(a.start_frame, a.distance, a.is_match, a.auto, a.page)
                         for a in stored.answers], finished=stored.finished)
         return Hunt(stored.sound, stored.kind, stored.strategy, session, stored.whiten)

@@ -1,15 +1,19 @@
 """Workspaces kept on disk, so a hunt survives a page reload and a server restart.
 
 ``cache_dir()/workspaces.sqlite`` (stdlib ``sqlite3``, WAL, ``synchronous=NORMAL``, a busy
-timeout; every write one ``BEGIN IMMEDIATE`` transaction, so sessions in one server and servers
-sharing the cache folder take turns). Tables (schema version :data:`SCHEMA_VERSION`):
+timeout; every write one ``BEGIN IMMEDIATE`` transaction followed by a passive checkpoint, so
+the file itself holds every answer; :mod:`.store_file` handles busy, damaged, vanished and
+newer files). Tables (schema version :data:`SCHEMA_VERSION`; version 1 is migrated):
 
 - ``schema_version (version)``: one row;
+- ``tokens (token PK, issued_at)``: every token this server issued (:meth:`WorkspaceStore.
+  issue_token`); a token not listed is never adopted (:meth:`WorkspaceStore.is_issued`);
 - ``workspaces (token PK, created_at, touched_at, track_hash, track_source, track_name,
   track_file, selection_start_s, selection_duration_s, whiten, latency_offset_ms,
-  current_hunt)``: one per browser token; the track by reference: ``'demo'`` (the built-in
-  demo, checked by its content hash) or ``'upload'`` (its bytes kept in
-  ``uploads/<content sha256>.<ext>``, ``track_file``);
+  current_hunt, revision, library_hunt)``: one per browser token; the track by reference:
+  ``'demo'`` (the built-in demo, checked by its content hash) or ``'upload'`` (its bytes kept
+  in ``uploads/<content sha256>.<ext>``, ``track_file``); ``revision`` counts the saves;
+  ``library_hunt`` is the Library page's hunt as JSON (:class:`LibraryHuntRecord`);
 - ``hunts (token, name, position, kind, strategy, patience, whiten, query_start_s,
   query_duration_s, finished)``: the workspace's hunts in order;
 - ``answers (token, hunt, seq, start_frame, is_match, auto, page, distance)``: one row per
@@ -17,31 +21,39 @@ sharing the cache folder take turns). Tables (schema version :data:`SCHEMA_VERSI
   (:meth:`~loopfind_core.interactive.workspace.Workspace.restore`).
 
 :meth:`WorkspaceStore.save` is an idempotent sync of a
-:class:`~loopfind_core.interactive.workspace.WorkspaceSnapshot`: it inserts the answers not
-stored yet, deletes those beyond the history (an undo) or from the first one that differs (a
-revision), drops forgotten hunts. A token is 128 random bits in hex (:func:`new_token`); it is
-only ever a key, never a path, and every query names it, so a token reads only its own rows.
-Workspaces untouched for :data:`WORKSPACE_TTL_DAYS` days are deleted (:meth:`~WorkspaceStore.
-expire`), with their uploaded audio once no workspace uses it.
+:class:`~loopfind_core.interactive.workspace.WorkspaceSnapshot` that also checks the revision:
+given the revision the caller last saw, it refuses (:class:`StaleWorkspaceError`) when another
+tab saved since, so a stale tab never overwrites newer answers; else it inserts the answers
+not stored yet, deletes those beyond the history (an undo) or from the first one that differs
+(a revision), drops forgotten hunts, and returns the new revision. A token is 128 random bits
+in hex (:func:`new_token`); it is only ever a key, never a path, and every query names it, so a
+token reads only its own rows. Workspaces untouched for :data:`WORKSPACE_TTL_DAYS` days are
+deleted (:meth:`~WorkspaceStore.expire`), with their uploaded audio once no workspace uses it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import json
 import math
 import os
 import re
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loopfind_core.base.errors import LoopfindError
 from loopfind_core.base.paths import cache_dir
+from loopfind_core.interactive.store_file import (
+    StoreBusyError,
+    StoreFile,
+    StoreReadOnlyError,
+    WorkspaceStoreError,
+    user_error,
+)
+from loopfind_core.interactive.upload_quota import UploadQuota
 from loopfind_core.interactive.workspace import (
     AnswerSnapshot,
     HuntSnapshot,
@@ -49,11 +61,13 @@ from loopfind_core.interactive.workspace import (
     WorkspaceSnapshot,
 )
 
-log = logging.getLogger(__name__)
+__all__ = ["StoreBusyError", "StoreReadOnlyError", "WorkspaceStoreError", "StaleWorkspaceError",
+           "WorkspaceStore", "TrackRef", "StoredWorkspace", "LibraryHuntRecord", "new_token",
+           "valid_token"]
 
 DATABASE_NAME = "workspaces.sqlite"
 UPLOADS_FOLDER = "uploads"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 WORKSPACE_TTL_DAYS = 30  # a workspace untouched this long is deleted
 EXPIRY_EVERY_S = 3600.0  # a running server looks for expired workspaces this often
 ORPHAN_GRACE_S = 3600.0  # an upload no workspace names is kept this long (its save may follow)
@@ -67,6 +81,7 @@ _UPLOAD_FILE = re.compile(r"([0-9a-f]{64})\.([a-z0-9]{1,8})")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, issued_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS workspaces (
     token TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
@@ -79,7 +94,9 @@ CREATE TABLE IF NOT EXISTS workspaces (
     selection_duration_s REAL,
     whiten REAL,
     latency_offset_ms REAL NOT NULL,
-    current_hunt TEXT
+    current_hunt TEXT,
+    revision INTEGER NOT NULL DEFAULT 0,
+    library_hunt TEXT
 );
 CREATE INDEX IF NOT EXISTS workspaces_by_touch ON workspaces (touched_at);
 CREATE TABLE IF NOT EXISTS hunts (
@@ -108,11 +125,30 @@ CREATE TABLE IF NOT EXISTS answers (
     FOREIGN KEY (token, hunt) REFERENCES hunts (token, name) ON DELETE CASCADE
 );
 """
+_MIGRATE_FROM_1 = (
+    "ALTER TABLE workspaces ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE workspaces ADD COLUMN library_hunt TEXT",
+    "INSERT OR IGNORE INTO tokens SELECT token, created_at FROM workspaces",
+    "UPDATE schema_version SET version = 2",
+)
+_TABLES = {  # the columns salvaged from a damaged file, table by table
+    "tokens": "token, issued_at",
+    "workspaces": "token, created_at, touched_at, track_hash, track_source, track_name, "
+                  "track_file, selection_start_s, selection_duration_s, whiten, "
+                  "latency_offset_ms, current_hunt, revision, library_hunt",
+    "hunts": "token, name, position, kind, strategy, patience, whiten, query_start_s, "
+             "query_duration_s, finished",
+    "answers": "token, hunt, seq, start_frame, is_match, auto, page, distance",
+}
 
 
-class WorkspaceStoreError(LoopfindError):
-    """The saved workspaces cannot be read or written (a damaged or foreign database file, a
-    cache folder that cannot be written)."""
+class StaleWorkspaceError(WorkspaceStoreError):
+    """Another tab saved this workspace since the caller last saw it (``revision``: the
+    stored one); nothing was written."""
+
+    def __init__(self, revision: int) -> None:
+        super().__init__("Another tab changed this workspace since this one last saw it.")
+        self.revision = revision
 
 
 def new_token() -> str:
@@ -142,22 +178,66 @@ class TrackRef:
 
 
 @dataclass(frozen=True)
+class LibraryHuntRecord:
+    """The Library page's hunt as plain data: which index, how it was started (the query is
+    the workspace's track), and every answer in order (replayed on a rebuilt hunt)."""
+
+    index_dir: str  # the library index folder, as the server names it
+    shortlist_tracks: int  # 0: every track searched exactly
+    patience: int
+    strategy: str
+    query_start_s: float  # seconds into the workspace's track
+    query_duration_s: float
+    finished: bool = False
+    answers: tuple[AnswerSnapshot, ...] = ()
+
+    def to_json(self) -> str:
+        """One JSON object (answers as [frame, distance or null, is_match, auto, page])."""
+        fields = {k: getattr(self, k) for k in ("index_dir", "shortlist_tracks", "patience",
+                                                 "strategy", "query_start_s",
+                                                 "query_duration_s", "finished")}
+        fields["answers"] = [[a.start_frame, _real(a.distance), a.is_match, a.auto, a.page]
+                             for a in self.answers]
+        return json.dumps(fields, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> LibraryHuntRecord | None:
+        """The record of :meth:`to_json`; None for none or for anything malformed."""
+        try:
+            data = json.loads(text) if text else None
+            if not isinstance(data, dict):
+                return None
+            answers = tuple(AnswerSnapshot(int(f), _float(d), bool(m), bool(a),
+                                           None if p is None else int(p))
+                            for f, d, m, a, p in data["answers"])
+            return cls(str(data["index_dir"]), int(data["shortlist_tracks"]),
+                       int(data["patience"]), str(data["strategy"]),
+                       float(data["query_start_s"]), float(data["query_duration_s"]),
+                       bool(data["finished"]), answers)
+        except (ValueError, TypeError, KeyError):
+            return None
+
+
+@dataclass(frozen=True)
 class StoredWorkspace:
-    """A workspace as stored: whose, since and until when, which track, and the work."""
+    """A workspace as stored: whose, since and until when, which track, the work, and the
+    revision it is at (how many saves made it)."""
 
     token: str
     created_at: float  # seconds since the epoch
     touched_at: float
     track: TrackRef
     snapshot: WorkspaceSnapshot
+    revision: int = 0
+    library: LibraryHuntRecord | None = None
 
     @property
     def n_hunts(self) -> int:
-        return len(self.snapshot.hunts)
+        return len(self.snapshot.hunts) + (self.library is not None)
 
     @property
     def n_answers(self) -> int:
-        return self.snapshot.n_answers
+        return self.snapshot.n_answers + (len(self.library.answers) if self.library else 0)
 
 
 def _real(value: float | None) -> float | None:
@@ -169,134 +249,144 @@ def _float(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
+def _prepare(db: sqlite3.Connection) -> bool:
+    """Make the schema, or migrate version 1; True (and nothing touched) when it is newer."""
+    has_version = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                             "name = 'schema_version'").fetchone() is not None
+    versions = ([v for (v,) in db.execute("SELECT version FROM schema_version")]
+                if has_version else [])
+    if versions and max(versions) > SCHEMA_VERSION:
+        return True
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    if not versions:
+        db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    elif versions == [1]:
+        for statement in _MIGRATE_FROM_1:
+            db.execute(statement)
+    elif versions != [SCHEMA_VERSION]:
+        raise sqlite3.DatabaseError(f"malformed schema_version {versions}")
+    return False
+
+
+def _salvage(old: sqlite3.Connection, new: sqlite3.Connection) -> str:
+    """Copy every row of ``old`` (a damaged file) that still reads into ``new``; says how many
+    workspaces came back."""
+    for table, columns in _TABLES.items():
+        cursor = None
+        with contextlib.suppress(sqlite3.Error):  # a damaged table keeps the rows read before
+            cursor = old.execute(f"SELECT {columns} FROM {table}")  # noqa: S608 — fixed names
+            marks = ", ".join("?" * len(columns.split(",")))
+            for row in cursor:
+                new.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", row)
+    (count,) = new.execute("SELECT COUNT(*) FROM workspaces").fetchone()
+    return f"{count} saved workspace{'s' * (count != 1)} could be read back from it."
+
+
 class WorkspaceStore:
     """The workspaces database in ``folder`` (default: the cache folder).
 
-    One connection per store, shared by a server's sessions (threads) under a lock; other
-    processes on the same folder wait on SQLite's lock (:data:`BUSY_TIMEOUT_S`).
+    One connection per store (:class:`~loopfind_core.interactive.store_file.StoreFile`),
+    shared by a server's sessions (threads) under a lock; other processes on the same folder
+    wait on SQLite's lock for ``busy_timeout_s`` seconds. :attr:`problem` says, in users'
+    words, what happened to the file (moved aside, read-only, recreated); :attr:`generation`
+    rises whenever the file under the server was replaced, so sessions write their work again.
 
     Raises:
-        WorkspaceStoreError: the folder cannot be written, or the file is not a workspaces
-            database of this version (see :meth:`open_or_reset`).
+        StoreBusyError: another connection holds the file's lock (the file is left alone).
+        WorkspaceStoreError: the folder cannot be written.
     """
 
     def __init__(self, folder: Path | None = None, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.folder = Path(folder) if folder is not None else cache_dir()
         self.path = self.folder / DATABASE_NAME
         self.uploads = self.folder / UPLOADS_FOLDER
         self._clock = clock
-        self._lock = threading.RLock()
         self._expired_at: float | None = None
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S,
-                                       isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as error:
-            raise WorkspaceStoreError(
-                f"Saved hunts cannot be kept in {self.folder}: {error}.") from error
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            with self._transaction():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                versions = [v for (v,) in self._db.execute("SELECT version FROM schema_version")]
-                if not versions:
-                    self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-                elif versions != [SCHEMA_VERSION]:
-                    raise WorkspaceStoreError(
-                        f"{self.path} is a workspaces database of version {versions}, not "
-                        f"{SCHEMA_VERSION}.")
-        except sqlite3.Error as error:
-            self._db.close()
-            raise WorkspaceStoreError(
-                f"{self.path} is damaged or not a workspaces database ({error}).") from error
-        except WorkspaceStoreError:
-            self._db.close()
-            raise
+        self._quota = UploadQuota(self.uploads, clock=clock)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise WorkspaceStoreError("Saved hunts cannot be kept: the server's cache folder "
+                                      "is not a folder.")
+        self._file = StoreFile(self.path, _prepare, _salvage, busy_timeout_s)
 
-    @classmethod
-    def open_or_reset(cls, folder: Path | None = None, *,
-                      clock: Callable[[], float] = time.time
-                      ) -> tuple[WorkspaceStore, str | None]:
-        """Open the store; if its file is damaged or foreign, move it aside (``….broken-<time>``)
-        and start an empty one. Returns (the store, what happened to the old file or None).
+    @property
+    def read_only(self) -> bool:
+        return self._file.read_only
 
-        Raises:
-            WorkspaceStoreError: not even an empty store can be made (the folder cannot be
-                written).
-        """
-        try:
-            return cls(folder, clock=clock), None
-        except WorkspaceStoreError as error:
-            path = (Path(folder) if folder is not None else cache_dir()) / DATABASE_NAME
-            if not path.is_file():
-                raise
-            aside = path.with_name(f"{DATABASE_NAME}.broken-{int(time.time())}")
-            try:
-                path.replace(aside)
-                for suffix in ("-wal", "-shm"):
-                    with contextlib.suppress(FileNotFoundError):
-                        path.with_name(DATABASE_NAME + suffix).unlink()
-            except OSError as move_error:
-                raise WorkspaceStoreError(f"{error} It could not be moved aside: "
-                                          f"{move_error}.") from error
-            log.warning("workspaces database moved aside to %s: %s", aside, error)
-            return cls(folder, clock=clock), (
-                f"{error} Saved hunts start afresh; the old file is kept as {aside.name}.")
+    @property
+    def generation(self) -> int:
+        return self._file.generation
+
+    @property
+    def problem(self) -> str | None:
+        return self._file.problem
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Checkpoint everything into the file and close it (a clean shutdown)."""
+        self._file.close()
 
-    @contextlib.contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction under the lock: ``BEGIN IMMEDIATE`` for a write (so it never has to
-        upgrade a read lock), a plain ``BEGIN`` (one consistent snapshot) for a read."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield self._db
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):  # the error that got here is the news
-                    self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _guarded(self, doing: str, write: bool = True):
+        return self._file.transaction(doing, write)
 
-    @contextlib.contextmanager
-    def _guarded(self, doing: str, write: bool = True) -> Iterator[sqlite3.Connection]:
-        try:
-            with self._transaction(write) as db:
-                yield db
-        except sqlite3.Error as error:
-            raise WorkspaceStoreError(
-                f"Saved hunts could not be {doing} ({self.path}: {error}).") from error
+    # ----- tokens -----
+    def issue_token(self) -> str:
+        """A new token, registered as issued by this server (unregistered when the store
+        cannot be written now: then its first save registers it)."""
+        token = new_token()
+        with contextlib.suppress(WorkspaceStoreError), self._guarded("kept") as db:
+            db.execute("INSERT OR IGNORE INTO tokens VALUES (?, ?)", (token, self._clock()))
+        return token
+
+    def is_issued(self, token: object) -> bool:
+        """Whether ``token`` is well formed and was issued here (never adopt a chosen one)."""
+        if valid_token(token) is None:
+            return False
+        with self._guarded("read", write=False) as db:
+            return db.execute("SELECT 1 FROM tokens WHERE token = ?",
+                              (token,)).fetchone() is not None
 
     # ----- one workspace -----
-    def save(self, token: str, track: TrackRef, snapshot: WorkspaceSnapshot) -> None:
-        """Make the stored workspace of ``token`` equal ``snapshot`` (idempotent; one
-        transaction: all of it is stored, or nothing)."""
+    def save(self, token: str, track: TrackRef, snapshot: WorkspaceSnapshot, *,
+             revision: int | None = None, library: LibraryHuntRecord | None = None) -> int:
+        """Make the stored workspace of ``token`` equal ``snapshot`` and ``library``
+        (idempotent; one transaction: all of it is stored, or nothing) and register the token.
+        ``revision``: the revision the caller last saw (0: none yet; None: overwrite
+        whatever is stored). Returns the new revision.
+
+        Raises:
+            StaleWorkspaceError: another tab saved a newer revision; nothing was written.
+            WorkspaceStoreError: it could not be written (busy, read-only, disk full).
+        """
         token = _checked_token(token)
         if track.source not in TRACK_SOURCES:
             raise WorkspaceStoreError(f"Unknown track source {track.source!r}.")
         selection = snapshot.selection
         with self._guarded("saved") as db:
+            row = db.execute("SELECT revision FROM workspaces WHERE token = ?",
+                             (token,)).fetchone()
+            stored_revision = int(row[0]) if row is not None else 0
+            if row is not None and revision is not None and stored_revision != revision:
+                raise StaleWorkspaceError(stored_revision)
+            new_revision = max(stored_revision, revision or 0) + 1
+            db.execute("INSERT OR IGNORE INTO tokens VALUES (?, ?)", (token, self._clock()))
             db.execute(
-                "INSERT INTO workspaces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO workspaces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (token) DO UPDATE SET touched_at = excluded.touched_at, "
                 "track_hash = excluded.track_hash, track_source = excluded.track_source, "
                 "track_name = excluded.track_name, track_file = excluded.track_file, "
                 "selection_start_s = excluded.selection_start_s, "
                 "selection_duration_s = excluded.selection_duration_s, "
                 "whiten = excluded.whiten, latency_offset_ms = excluded.latency_offset_ms, "
-                "current_hunt = excluded.current_hunt",
+                "current_hunt = excluded.current_hunt, revision = excluded.revision, "
+                "library_hunt = excluded.library_hunt",
                 (token, self._clock(), self._clock(), track.content_hash, track.source,
                  track.name, track.file, selection.start_s if selection else None,
                  selection.duration_s if selection else None, _real(snapshot.whiten),
-                 float(snapshot.latency_offset_ms), snapshot.current))
+                 float(snapshot.latency_offset_ms), snapshot.current, new_revision,
+                 library.to_json() if library is not None else None))
             stored = {row[0]: tuple(row[1:]) for row in db.execute(
                 "SELECT name, kind, strategy, patience, whiten, query_start_s, "
                 "query_duration_s FROM hunts WHERE token = ?", (token,))}
@@ -319,6 +409,7 @@ class WorkspaceStore:
                     "finished = excluded.finished",
                     (token, hunt.sound, position, *definition, int(hunt.finished)))
                 self._sync_answers(db, token, hunt)
+        return new_revision
 
     @staticmethod
     def _sync_answers(db: sqlite3.Connection, token: str, hunt: HuntSnapshot) -> None:
@@ -344,7 +435,8 @@ class WorkspaceStore:
         if valid_token(token) is None:
             return None
         with self._guarded("read", write=False) as db:
-            row = db.execute("SELECT * FROM workspaces WHERE token = ?", (token,)).fetchone()
+            row = db.execute(f"SELECT {_TABLES['workspaces']} FROM workspaces "  # noqa: S608
+                             "WHERE token = ?", (token,)).fetchone()
             if row is None:
                 return None
             hunts = db.execute(
@@ -359,7 +451,7 @@ class WorkspaceStore:
                     int(frame), _float(distance), bool(is_match), bool(auto),
                     None if page is None else int(page)))
         (_, created, touched, track_hash, source, name, file, sel_start, sel_duration, whiten,
-         offset, current) = row
+         offset, current, revision, library) = row
         if touched < self._clock() - WORKSPACE_TTL_DAYS * 86400.0:
             return None
         snapshot = WorkspaceSnapshot(
@@ -373,7 +465,17 @@ class WorkspaceStore:
                   for h_name, kind, strategy, patience, h_whiten, q_start, q_duration, finished
                   in hunts))
         return StoredWorkspace(token, float(created), float(touched),
-                               TrackRef(track_hash, source, name, file), snapshot)
+                               TrackRef(track_hash, source, name, file), snapshot,
+                               int(revision), LibraryHuntRecord.from_json(library))
+
+    def revision(self, token: str) -> int:
+        """The stored revision of ``token``'s workspace (0: none stored)."""
+        if valid_token(token) is None:
+            return 0
+        with self._guarded("read", write=False) as db:
+            row = db.execute("SELECT revision FROM workspaces WHERE token = ?",
+                             (token,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     def delete(self, token: str) -> None:
         """Forget the workspace of ``token`` (its uploaded audio goes at the next expiry)."""
@@ -390,6 +492,8 @@ class WorkspaceStore:
         with self._guarded("expired") as db:
             gone = db.execute("DELETE FROM workspaces WHERE touched_at < ?",
                               (now - WORKSPACE_TTL_DAYS * 86400.0,)).rowcount
+            db.execute("DELETE FROM tokens WHERE issued_at < ? AND token NOT IN "
+                       "(SELECT token FROM workspaces)", (now - WORKSPACE_TTL_DAYS * 86400.0,))
             used = {f for (f,) in db.execute(
                 "SELECT DISTINCT track_file FROM workspaces WHERE track_file IS NOT NULL")}
         if self.uploads.is_dir():
@@ -407,14 +511,20 @@ class WorkspaceStore:
         self._expired_at = self._clock()
         return self.expire()
 
-    def keep_upload(self, data: bytes, content_hash: str, suffix: str) -> str:
+    def keep_upload(self, data: bytes, content_hash: str, suffix: str,
+                    token: str | None = None) -> str:
         """Keep an uploaded file's bytes as ``uploads/<content_hash>.<suffix>`` (once per
         content; a suffix other than 1–8 letters or digits becomes ``bin``); returns that file
         name, what :class:`TrackRef` stores.
 
+        With ``token`` (the workspace it is for), the quotas apply (:mod:`.upload_quota`):
+        that workspace's earlier uploads no workspace names any more are deleted first, and
+        what it keeps must stay within its quota, and all uploads within the server's.
+
         Raises:
-            WorkspaceStoreError: a malformed hash, a file over
-                :data:`MAX_UPLOAD_BYTES`, or the folder cannot be written.
+            WorkspaceStoreError: a malformed hash, a file over :data:`MAX_UPLOAD_BYTES`, a
+                quota exceeded (:class:`~.upload_quota.UploadQuotaError`), or the folder
+                cannot be written (nothing half-written is left).
         """
         if not isinstance(content_hash, str) or not _CONTENT_HASH.fullmatch(content_hash):
             raise WorkspaceStoreError("An upload is kept under its content hash (sha256).")
@@ -425,18 +535,31 @@ class WorkspaceStore:
                 f"The upload is {len(data) / 2**20:.0f} MiB; at most "
                 f"{MAX_UPLOAD_BYTES // 2**20} MiB is kept for resuming.")
         path = self.uploads / name
+        if token is not None:
+            self._quota.make_room(_checked_token(token), name, len(data), self._named_uploads)
+        partial = path.with_name(f".{name}.{secrets.token_hex(4)}.part")
         try:
             self.uploads.mkdir(parents=True, exist_ok=True)
             if not (path.is_file() and path.stat().st_size == len(data)):
-                partial = path.with_name(f".{name}.{secrets.token_hex(4)}.part")
                 partial.write_bytes(data)
                 partial.replace(path)
             now = self._clock()
             os.utime(path, (now, now))  # on the store's clock: the orphan grace starts now
         except OSError as error:
+            partial.unlink(missing_ok=True)  # never leave a half-written upload behind
             raise WorkspaceStoreError(
-                f"The upload could not be kept for resuming: {error}.") from error
+                "The upload could not be kept for resuming: the server cannot write to its "
+                "disk (it may be full).") from user_error(error, "kept")
+        if token is not None:
+            self._quota.kept(token, name)
         return name
+
+    def _named_uploads(self, other_than: str | None = None) -> set[str]:
+        """The upload files some workspace (other than token ``other_than``) names."""
+        with self._guarded("read", write=False) as db:
+            return {f for (f,) in db.execute(
+                "SELECT DISTINCT track_file FROM workspaces WHERE track_file IS NOT NULL "
+                "AND token IS NOT ?", (other_than,))}
 
     def upload_bytes(self, file: str | None) -> bytes:
         """The bytes of a kept upload.

@@ -15,7 +15,11 @@ Tables (schema version :data:`SCHEMA_VERSION`; ``index.json`` was version 1):
 - ``tracks (id, path, hash, size, mtime_ns, frames, duration_s, added_at)``: one row per
   indexed file; ``path`` relative to the indexed folder (POSIX), ``id`` never reused (the
   vector index's ids are ``id << BLOCK_ID_BITS | block``);
-- ``vector_tracks (track_id, hash, blocks)``: what the vector index file holds.
+- ``vector_tracks (track_id, hash, blocks)``: what the vector index file holds;
+- ``feature_files (hash, bytes, mtime_ns, sha256)``: each feature file as written (its size,
+  modification time and checksum), so a damaged one is found (:mod:`.feature_files`); added
+  by the first ``index`` run of this version, without a schema change (an index without it
+  reads as before, its files checked by their shape only).
 
 The database is in WAL mode (readers never wait for a writer); every write is one
 ``BEGIN IMMEDIATE`` transaction with a busy timeout, and whatever changes an index (an
@@ -253,10 +257,59 @@ def _write_new(out: Path, settings: dict, tracks: list[tuple[str, dict, str]] = 
     os.replace(partial, out / INDEX_DB)
 
 
+_FEATURE_FILES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feature_files (
+    hash TEXT PRIMARY KEY,
+    bytes INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+)
+"""
+
+
 def create(out: Path, settings: dict) -> None:
-    """Create ``out``'s database with ``settings`` unless it exists (call under the lock)."""
+    """Create ``out``'s database with ``settings`` unless it exists, and its
+    ``feature_files`` table unless it has one (call under the lock)."""
     if not (out / INDEX_DB).is_file():
         _write_new(out, settings)
+    with connect(out) as connection:
+        connection.execute(_FEATURE_FILES_SCHEMA)
+
+
+@dataclass(frozen=True)
+class FeatureFileRow:
+    """A feature file as it was written."""
+
+    hash: str  # the audio's content hash: the file is features/<hash>.npy
+    bytes: int
+    mtime_ns: int
+    sha256: str  # of the file's bytes
+
+
+def read_feature_files(connection: sqlite3.Connection) -> dict[str, FeatureFileRow]:
+    """Every recorded feature file by hash (none in an index made before the table)."""
+    try:
+        rows = connection.execute("SELECT hash, bytes, mtime_ns, sha256 FROM feature_files")
+        return {row[0]: FeatureFileRow(*row) for row in rows}
+    except sqlite3.OperationalError:  # no such table: an index made before it
+        return {}
+
+
+def put_feature_file(connection: sqlite3.Connection, row: FeatureFileRow) -> None:
+    """Record (or re-record) a feature file."""
+    connection.execute(
+        "INSERT INTO feature_files (hash, bytes, mtime_ns, sha256) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (hash) DO UPDATE SET bytes = excluded.bytes, "
+        "mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256",
+        (row.hash, row.bytes, row.mtime_ns, row.sha256))
+
+
+def delete_unused_feature_files(connection: sqlite3.Connection) -> None:
+    """Forget the records of feature files no track refers to."""
+    try:
+        connection.execute("DELETE FROM feature_files WHERE hash NOT IN (SELECT hash FROM tracks)")
+    except sqlite3.OperationalError:
+        pass
 
 
 # --- rows ------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from loopfind_core.base.errors import ConfigurationError, LoopfindError
+from loopfind_core.base.worker import children_skip_the_main_script
 
 ENGINES = ("local", "dask")
 WORKER_WAIT_S = 120.0  # how long a run waits for a joined Dask cluster's first worker
@@ -76,7 +77,8 @@ def _run_local(files: Sequence[tuple[str, str]], args: tuple, workers: int) -> I
     workers = max(1, min(len(files), workers or os.cpu_count() or 1))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(extract_track, path, *args): name for name, path in files}
+        with children_skip_the_main_script():  # the processes start in submit()
+            futures = {pool.submit(extract_track, path, *args): name for name, path in files}
         for future in as_completed(futures):
             try:
                 yield futures[future], future.result()

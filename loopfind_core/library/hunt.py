@@ -23,9 +23,8 @@ from loopfind_core.base.errors import SelectionError
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.features.registry import extract_features
 from loopfind_core.features.track import FeatureTrack, frame_grid
-from loopfind_core.library.database import (
-    feature_path,
-)
+from loopfind_core.library.database import connect, read_feature_files
+from loopfind_core.library.feature_files import load_checked
 from loopfind_core.library.manifest import (
     index_summary,
     indexed_track,
@@ -39,6 +38,8 @@ from loopfind_core.library.vector_index import (
     shortlist,
     track_values,
 )
+from loopfind_core.retrieval.defaults import APP_HUNT
+from loopfind_core.retrieval.review import ReviewPolicy
 from loopfind_core.retrieval.session import DEFAULT_PATIENCE, query_window_frames
 
 
@@ -111,15 +112,18 @@ def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library
     memory-mapped features copied once into one float32 array.
 
     Raises:
-        DatasetError: no readable index with tracks; SelectionError: none of ``names`` is
-            indexed."""
+        DatasetError: no readable index with tracks, or a track's feature file is damaged
+            (:func:`~loopfind_core.library.feature_files.load_checked`); SelectionError: none
+            of ``names`` is indexed."""
     out, settings, rows = indexed_tracks(out)
     if names is not None:
         wanted = set(names)
         rows = [row for row in rows if row.path in wanted]
         if not rows:
             raise SelectionError("None of the tracks asked for is in the index.")
-    stored = [np.load(feature_path(out, row.hash), mmap_mode="r") for row in rows]
+    with connect(out) as connection:
+        recorded = read_feature_files(connection)
+    stored = [load_checked(out, row, recorded.get(row.hash)) for row in rows]  # damage named
     values = np.empty((sum(len(v) for v in stored), stored[0].shape[1]), dtype=np.float32)
     tracks, first = [], 0
     for row, track_values_ in zip(rows, stored, strict=True):
@@ -207,6 +211,7 @@ def hunt_selection(
     index_dir: str | Path, query: Audio | str, start_s: float, duration_s: float, *,
     shortlist_tracks: int = DEFAULT_SHORTLIST_TRACKS, patience: int = DEFAULT_PATIENCE,
     strategy: str = "active", query_features: QueryFeatures | None = None,
+    review: ReviewPolicy = APP_HUNT.review,
 ) -> LibraryHunt:
     """Hunt the window [start_s, start_s + duration_s) s of the query's track across the
     library ``index_dir``: the one way the app and the CLI start a library hunt.
@@ -222,12 +227,13 @@ def hunt_selection(
     - a name (str): the indexed track of that name or file name.
 
     ``shortlist_tracks`` > 0: search exactly only the tracks the vector index lists first;
-    0: every indexed track. ``patience`` and ``strategy``: as in
-    :class:`~loopfind_core.retrieval.session.RetrievalSession`.
+    0: every indexed track. ``patience``, ``strategy`` and ``review`` (the app's adaptive
+    review by default): as in :class:`~loopfind_core.retrieval.session.RetrievalSession`.
 
     Raises:
         LoopfindError: no readable index, a query outside its track, a name not indexed."""
-    options = {"shortlist_tracks": shortlist_tracks, "patience": patience, "strategy": strategy}
+    options = {"shortlist_tracks": shortlist_tracks, "patience": patience, "strategy": strategy,
+               "review": review}
     if isinstance(query, str):
         return hunt_library(index_dir, query, start_s, duration_s, **options)
     summary = index_summary(index_dir)  # raises when there is no index

@@ -12,6 +12,9 @@
   (:mod:`loopfind_core.library.engine`: ``local`` processes or a ``dask`` cluster) while the
   database writes stay here, in path order, so every engine and worker count gives the same
   index (the same track ids, rows, feature files and vector index);
+- self-repairing: a feature file that is missing, truncated or overwritten (checked against
+  the size and checksum recorded when it was written, :mod:`loopfind_core.library.feature_files`)
+  is extracted again, named in :attr:`IndexReport.repaired`, and the vector index rebuilt;
 - resumable: each finished file's row is committed as soon as every file before it (by path)
   is, and feature files are written under a temporary name and renamed, so an interrupted run
   loses at most the files in flight and the next run goes on from there;
@@ -31,15 +34,21 @@ import numpy as np
 from loopfind_core.base.errors import DatasetError, LoopfindError
 from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.features.classic import DEFAULT_WHITENING_SHRINKAGE
+from loopfind_core.library import feature_files
 from loopfind_core.library.database import (
     FEATURES_FOLDER,
+    FeatureFileRow,
+    TrackRow,
     connect,
     create,
     delete_tracks,
+    delete_unused_feature_files,
     feature_path,
     folder_settings,
     index_lock,
+    put_feature_file,
     put_track,
+    read_feature_files,
     read_settings,
     read_tracks,
     transaction,
@@ -62,6 +71,7 @@ class IndexReport:
     added_hours: float = 0.0  # duration of the files extracted this run
     extract_seconds: float = 0.0  # wall time of their extraction (engine start included)
     engine: str = "local"
+    repaired: tuple[str, ...] = ()  # "name: what was wrong" of damaged feature files redone
 
 
 def _open_for_writing(out: Path, folder: Path, kind: str, whiten: float | None) -> None:
@@ -83,6 +93,8 @@ def _remove_stale_features(out: Path) -> None:
     """Delete feature files no row refers to (and partial ones an interrupted run left)."""
     with connect(out) as connection:
         referenced = {f"{h}.npy" for (h,) in connection.execute("SELECT hash FROM tracks")}
+        with transaction(connection):
+            delete_unused_feature_files(connection)
     for stale in (out / FEATURES_FOLDER).glob("*.npy"):
         if stale.name not in referenced:
             stale.unlink(missing_ok=True)
@@ -110,8 +122,13 @@ def build_index(
                 rows = {row.path: row for row in read_tracks(connection)}
                 removed = sorted(name for name in rows if name not in names)
                 delete_tracks(connection, removed)
-            todo = [name for name in sorted(names) if not _unchanged(out, rows.get(name),
-                                                                      names[name])]
+                recorded = read_feature_files(connection)
+            unchanged = {name for name in names if _unchanged(rows.get(name), names[name])}
+            damaged = _check_features(connection, out, [rows[n] for n in sorted(unchanged)],
+                                      recorded)
+            unchanged -= {name for name, _ in damaged}
+            repaired = [f"{name}: features {what}" for name, what in damaged]
+            todo = [name for name in sorted(names) if name not in unchanged]
             extracted = time.perf_counter()
             failed, added_s = _extract_and_commit(connection, todo, names, kind, whiten, out,
                                                   engine, jobs, address, progress)
@@ -123,20 +140,40 @@ def build_index(
         vectors = None
         if tracks:
             progress(len(todo), len(todo), "vector index")
-            vectors = update_vector_index(out)
+            vectors = update_vector_index(out, rebuild=bool(repaired))  # blocks of bad features
     return IndexReport(
         added=len(todo) - len(failed), unchanged=len(names) - len(todo), removed=len(removed),
         failed=tuple(failed), seconds=time.perf_counter() - started,
         audio_hours=seconds / 3600, vectors=vectors, added_hours=added_s / 3600,
-        extract_seconds=extracted if todo else 0.0, engine=engine)
+        extract_seconds=extracted if todo else 0.0, engine=engine, repaired=tuple(repaired))
 
 
-def _unchanged(out: Path, row, path: Path) -> bool:
+def _unchanged(row: TrackRow | None, path: Path) -> bool:
+    """Whether the audio file at ``path`` is the one ``row`` indexed (same size and time)."""
     if row is None:
         return False
     stat = path.stat()
-    return (row.size == stat.st_size and row.mtime_ns == stat.st_mtime_ns
-            and feature_path(out, row.hash).is_file())
+    return row.size == stat.st_size and row.mtime_ns == stat.st_mtime_ns
+
+
+def _check_features(connection, out: Path, rows: list[TrackRow],
+                    recorded: dict[str, FeatureFileRow]) -> list[tuple[str, str]]:
+    """Check the feature files of ``rows`` (:func:`~.feature_files.problem`): delete each
+    damaged one (it is extracted again) and return (name, what was wrong); record the intact
+    ones not recorded as they are (an index made before the records, or a file copied)."""
+    repaired, fresh = [], []
+    for row in rows:
+        found = feature_files.problem(out, row, recorded.get(row.hash))
+        if found is not None:
+            feature_path(out, row.hash).unlink(missing_ok=True)
+            repaired.append((row.path, found))
+        elif (known := recorded.get(row.hash)) is None \
+                or known.mtime_ns != feature_path(out, row.hash).stat().st_mtime_ns:
+            fresh.append(feature_files.record(out, row.hash))
+    with transaction(connection):
+        for record in fresh:
+            put_feature_file(connection, record)
+    return repaired
 
 
 def _extract_and_commit(connection, todo: list[str], names: dict[str, Path], kind: str,
@@ -168,6 +205,7 @@ def _extract_and_commit(connection, todo: list[str], names: dict[str, Path], kin
                         failed.append(f"{ready_name}: {result}")
                     else:
                         put_track(connection, ready_name, result)
+                        put_feature_file(connection, feature_files.record(out, result["hash"]))
                         added_s += result["duration_s"]
         progress(done, len(todo), name)
     return failed, added_s
@@ -197,3 +235,4 @@ def add_feature_tracks(out: str | Path, tracks: list[tuple[str, np.ndarray, floa
         with transaction(connection):
             for name, record in records:
                 put_track(connection, name, record)
+                put_feature_file(connection, feature_files.record(out, record["hash"]))

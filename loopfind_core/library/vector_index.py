@@ -29,7 +29,10 @@ added (``add_with_ids``: an ``IDMap`` over ``Flat``, or the trained lists of an 
 rebuilds only when the kind of index no longer fits (the library crossed
 :data:`IVF_MIN_BLOCKS`) or the IVF quantizer was trained on a library more than
 :data:`REBUILD_GROWTH` times smaller or larger. Each update writes a new generation and
-switches the database to it in one transaction, so a reader sees one consistent index.
+switches the database to it in one transaction, so a reader sees one consistent index. Its
+size and sha256 are recorded (settings ``vectors_bytes``, ``vectors_sha256``): a damaged file
+(empty, truncated, overwritten) is rebuilt by the next update (``index``), and a hunt says it
+is damaged instead of retrying.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from loopfind_core.library.database import (
     feature_path,
     find_track,
     index_lock,
+    read_feature_files,
     read_settings,
     transaction,
     write_settings,
@@ -76,6 +80,7 @@ class VectorIndexReport:
     added_blocks: int = 0  # vectors added by this update
     removed_blocks: int = 0  # vectors removed by this update
     tracks: int = 0  # tracks in the index
+    repaired: bool = False  # rebuilt because the file was damaged (empty, truncated, changed)
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,27 @@ def _write_generation(out: Path, index, generation: int) -> str:
     return name
 
 
+def _vectors_damaged(out: Path, settings: dict) -> bool:
+    """Whether the vector index file the settings name is there but not as written: another
+    size or checksum than recorded (``vectors_bytes``, ``vectors_sha256``), or, where an
+    earlier version recorded neither, not readable by faiss."""
+    from loopfind_core.library.feature_files import file_sha256
+
+    path = out / str(settings.get("vectors_file"))
+    if not settings.get("vectors_file") or not path.is_file():
+        return False  # missing: built anew anyway
+    try:
+        if settings.get("vectors_sha256"):
+            return (path.stat().st_size != settings.get("vectors_bytes")
+                    or file_sha256(path) != settings["vectors_sha256"])
+        import faiss
+
+        faiss.read_index(str(path))
+    except (OSError, RuntimeError):
+        return True
+    return False
+
+
 def _remove_old_files(out: Path, keep: str) -> None:
     for path in out.glob(f"{VECTORS_PREFIX}*.faiss*"):
         if path.name != keep:
@@ -200,6 +226,8 @@ def update_vector_index(out: str | Path, factory: str | None = None,
             raise DatasetError(f"{out} holds no Loopfind index (run `index` first).")
         wanted = {tid: (h, frames // BLOCK_FRAMES) for tid, h, frames in tracks}
         current_file = settings.get("vectors_file")
+        damaged = _vectors_damaged(out, settings)
+        rebuild = rebuild or damaged
         present = bool(current_file) and (out / current_file).is_file()
         if not rebuild and present and held == wanted \
                 and settings.get("vectors_block_frames") == BLOCK_FRAMES:
@@ -230,8 +258,12 @@ def update_vector_index(out: str | Path, factory: str | None = None,
             connection.executemany(
                 "INSERT OR REPLACE INTO vector_tracks (track_id, hash, blocks) VALUES (?, ?, ?)",
                 [(tid, h, wanted[tid][1]) for tid, h in added])
+            from loopfind_core.library.feature_files import file_sha256
+
             write_settings(connection, {
                 "vectors_file": name, "vectors_generation": generation,
+                "vectors_bytes": (out / name).stat().st_size,
+                "vectors_sha256": file_sha256(out / name),
                 "vectors_factory": settings["vectors_factory"],
                 "vectors_trained_blocks": settings["vectors_trained_blocks"],
                 "vectors_block_frames": BLOCK_FRAMES})
@@ -240,7 +272,8 @@ def update_vector_index(out: str | Path, factory: str | None = None,
         int(index.ntotal), settings["vectors_factory"], time.perf_counter() - started,
         (out / name).stat().st_size, rebuilt=rebuilt,
         added_blocks=sum(wanted[tid][1] for tid, _ in added),
-        removed_blocks=sum(held[tid][1] for tid in removed), tracks=len(tracks))
+        removed_blocks=sum(held[tid][1] for tid in removed), tracks=len(tracks),
+        repaired=damaged)
 
 
 def _incremental_start(path: Path, n_dims: int, held: dict, wanted: dict):
@@ -248,7 +281,10 @@ def _incremental_start(path: Path, n_dims: int, held: dict, wanted: dict):
     other content) removed; None when faiss cannot remove from it (then: rebuild)."""
     import faiss
 
-    index = faiss.read_index(str(path))
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError:  # unreadable: rebuild
+        return None
     if index.d != n_dims:
         return None
     stale = [block_ids(tid, blocks) for tid, (h, blocks) in held.items()
@@ -354,7 +390,12 @@ def _read_vectors(out: Path, connection, name: str) -> _LoadedVectors:
 
 
 def _loaded(out: Path) -> _LoadedVectors:
-    """The vector index of ``out`` as the database names it now (cached per file)."""
+    """The vector index of ``out`` as the database names it now (cached per file).
+
+    Raises:
+        DatasetError: there is none that covers the tracks, or its file is damaged (it fails
+            to read twice as the same file: not a concurrent update replacing it)."""
+    failed: set[tuple[str, str, int]] = set()
     for _ in range(5):  # a concurrent update may replace the file between two reads
         with connect(out) as connection, transaction(connection, write=False):
             settings = read_settings(connection)
@@ -372,6 +413,12 @@ def _loaded(out: Path) -> _LoadedVectors:
             try:
                 loaded = _read_vectors(out, connection, name)
             except RuntimeError:
+                if key in failed:
+                    raise DatasetError(
+                        "The library's vector index file is damaged (empty, truncated or "
+                        "overwritten); run `loopfind index` on the library's folder again to "
+                        "rebuild it.") from None
+                failed.add(key)
                 continue
         with _cache_guard:
             while len(_cache) >= _CACHED_INDEXES:
@@ -445,13 +492,19 @@ def track_scores(hit_blocks: np.ndarray, query_offsets: np.ndarray,
 
 
 def track_values(out: str | Path, name: str) -> np.ndarray:
-    """The stored features of the indexed track ``name`` (memory-mapped, float16)."""
+    """The stored features of the indexed track ``name`` (memory-mapped, float16).
+
+    Raises:
+        SelectionError: it is not indexed; DatasetError: its feature file is damaged."""
+    from loopfind_core.library.feature_files import load_checked
+
     out = Path(out)
     with connect(out) as connection:
         row = find_track(connection, name)
+        recorded = read_feature_files(connection).get(row.hash) if row is not None else None
     if row is None:
         raise SelectionError(f"{name!r} is not in the index.")
-    return np.load(feature_path(out, row.hash), mmap_mode="r")
+    return load_checked(out, row, recorded)
 
 
 def shortlist(

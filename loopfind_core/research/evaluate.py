@@ -40,12 +40,15 @@ from loopfind_core.corpus.truth import (
     MATCH_OVERLAP_FRACTION,
     SimulatedHunt,
     matching_occurrence,
+    simulate_adaptive_user,
     simulate_batch_user,
     simulate_user,
 )
-from loopfind_core.features.registry import FEATURE_KINDS, extract_features
+from loopfind_core.features.registry import FEATURE_KINDS
 from loopfind_core.features.track import FeatureTrack
+from loopfind_core.research.feature_cache import features_cached
 from loopfind_core.research.variants import ResearchSession, speed_factors
+from loopfind_core.retrieval.review import ADAPTIVE as ADAPTIVE_REVIEW
 from loopfind_core.retrieval.search import WindowSearch
 from loopfind_core.retrieval.session import (
     NEGATIVE_WEIGHT,
@@ -58,6 +61,8 @@ log = logging.getLogger(__name__)
 QUERY_MODES = ("first", "all")
 ALL = "all"  # the genre/category value of pooled rows
 ONE_AT_A_TIME = "one"  # the review mode of the paper's protocol: one candidate per answer
+ADAPTIVE = "adaptive"  # the app's review: pages of likely windows, the expected-matches stop
+REVIEWS = (ONE_AT_A_TIME, ADAPTIVE)
 MAX_BATCH = 100
 
 
@@ -79,6 +84,8 @@ class EvaluationConfig:
     manual_answers: int = 3  # answers the simulated user gives before auto-accepting
     speed_variants: tuple[float, ...] = ()  # percent; the session's speed variants (() = off)
     batch: int = 0  # also review pages of this many windows (the app's batch view); 0 = off
+    review: str = ONE_AT_A_TIME  # "one" (the paper) or "adaptive" (retrieval.review.ADAPTIVE)
+    feature_cache: str | None = None  # a folder of computed features (research.feature_cache)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,10 @@ class SoundResult:
     pages: float = math.nan  # mean screens per query (one at a time: = answers)
     start_errors_ms: tuple[float, ...] = ()  # |refined start − true start| of every found one
     #                                          (the start an export writes), all queries
+    shown: tuple[tuple[float, bool], ...] = ()  # adaptive review: (chance shown, was it the
+    #                                             sound) per window judged, all queries
+    expected_left: float | None = None  # adaptive review: mean over queries of the matches
+    #                                     the session expected left when it stopped
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,52 @@ class RecallRow:
     start_error_median_ms: float = math.nan  # of every found occurrence's refined start
     start_error_p90_ms: float = math.nan  # 90th percentile of the same
     within_20ms: float = math.nan  # share of found occurrences starting within 20 ms
+    pooled_recall: float = math.nan  # all occurrences found / all to find (busy sounds weigh
+    #                                  by their occurrences: what a user lives with)
+
+
+OCCURRENCE_BANDS = ((2, 3), (4, 9), (10, 29), (30, 10**9))  # occurrences per sound, inclusive
+
+
+def band_name(n_occurrences: int) -> str:
+    """The band of :data:`OCCURRENCE_BANDS` a sound with ``n_occurrences`` falls in."""
+    for low, high in OCCURRENCE_BANDS:
+        if low <= n_occurrences <= high:
+            return f"{low}+" if high == 10**9 else f"{low}-{high}"
+    return "1"
+
+
+@dataclass(frozen=True)
+class BandRow:
+    """The sounds of one occurrence band (or ``all``) under one method and category: what a
+    user lives with, pooled over occurrences."""
+
+    features: str
+    strategy: str
+    review: str
+    category: str
+    band: str  # "2-3", "4-9", "10-29", "30+" or "all"
+    n_sounds: int
+    occurrences_to_find: int  # all occurrences but the queries, over every query
+    pooled_recall: float  # found / to find
+    complete_share: float  # hunts that found every occurrence
+    judgements_per_hunt: float  # windows judged per hunt (every window shown counts)
+    judged_per_found: float  # windows judged / occurrences found
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    """The chance the app showed for a window against how often such windows were the sound
+    (adaptive review), per method, category and bin of the chance shown."""
+
+    features: str
+    strategy: str
+    category: str
+    low: float
+    high: float
+    n_windows: int
+    shown: float  # mean chance shown
+    observed: float  # share that were the sound
 
 
 @dataclass(frozen=True)
@@ -169,6 +226,8 @@ class EvaluationReport:
     skipped: tuple[str, ...]  # sounds or files that could not be evaluated, with the reason
     seconds: float  # wall time of the whole evaluation
     auto_accept: tuple[AutoAcceptRow, ...] = ()
+    bands: tuple[BandRow, ...] = ()
+    estimates: tuple[EstimateRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,6 +284,8 @@ def _session(track: FeatureTrack, kind: str, strategy: str, query: Occurrence,
     if key not in searches:
         searches[key] = WindowSearch(track.values, window_frames, device=config.device)
     options = dict(search=searches[key], negative_weight=config.negative_weight)
+    if config.review == ADAPTIVE:
+        options["review"] = ADAPTIVE_REVIEW
     if config.beat_prior == 0 and not config.speed_variants:  # the product's session
         return RetrievalSession(track, query.start_s, query.duration_s, config.patience,
                                 strategy, **options)
@@ -243,7 +304,7 @@ def evaluate_sound(
     """Run every (features, strategy) on one sound, one at a time and, with ``config.batch``,
     in batch review too. ``searches`` caches FFTs per window length."""
     results = []
-    reviews = [ONE_AT_A_TIME] + ([f"batch{config.batch}"] if config.batch else [])
+    reviews = [config.review] + ([f"batch{config.batch}"] if config.batch else [])
     for kind in config.features:
         for strategy in config.strategies:
             for review in reviews:
@@ -251,9 +312,13 @@ def evaluate_sound(
                 for qi in _query_indices(sound, config.queries):
                     session = _session(tracks[kind], kind, strategy, sound.occurrences[qi],
                                        config, searches, beats)
-                    hunts.append(
-                        simulate_user(session, sound.occurrences, qi) if review == ONE_AT_A_TIME
-                        else simulate_batch_user(session, sound.occurrences, qi, config.batch))
+                    if review == ONE_AT_A_TIME:
+                        hunts.append(simulate_user(session, sound.occurrences, qi))
+                    elif review == ADAPTIVE:
+                        hunts.append(simulate_adaptive_user(session, sound.occurrences, qi))
+                    else:
+                        hunts.append(simulate_batch_user(session, sound.occurrences, qi,
+                                                         config.batch))
                 results.append(_sound_result(sound, kind, strategy, review, hunts))
     return results
 
@@ -271,6 +336,9 @@ def _sound_result(sound: SoundTruth, kind: str, strategy: str, review: str,
         _mean_ms([e for h in hunts for e in h.refined_errors_s]),
         review, float(np.mean([h.pages for h in hunts])),
         tuple(1000.0 * e for h in hunts for e in h.refined_errors_s),
+        tuple(x for h in hunts for x in h.shown),
+        None if any(h.expected_left is None for h in hunts)
+        else float(np.mean([h.expected_left for h in hunts])),
     )
 
 
@@ -310,10 +378,8 @@ def evaluate_file(
     try:
         audio = load_audio(path)
         tracks = {
-            kind: extract_features(
-                audio, kind, whiten=config.whiten, checkpoint=config.checkpoint,
-                device=config.device,
-            )
+            kind: features_cached(audio, kind, config.whiten, config.feature_cache,
+                                  checkpoint=config.checkpoint, device=config.device)
             for kind in config.features
         }
         beats = estimate_beats(audio) if config.beat_prior > 0 else None
@@ -359,7 +425,61 @@ def summarize(results: Iterable[SoundResult]) -> tuple[RecallRow, ...]:
             _weighted_ms(members, "frame_error_ms"), _weighted_ms(members, "refined_error_ms"),
             review, pages / found if found else math.inf,
             *start_error_spread([e for m in members for e in m.start_errors_ms]),
+            pooled_recall(members),
         ))
+    return tuple(rows)
+
+
+def pooled_recall(members: Sequence[SoundResult]) -> float:
+    """Occurrences found / occurrences to find, over every query of ``members``."""
+    to_find = sum((m.n_occurrences - 1) * m.n_queries for m in members)
+    return sum(m.found * m.n_queries for m in members) / to_find if to_find else math.nan
+
+
+def summarize_bands(results: Iterable[SoundResult]) -> tuple[BandRow, ...]:
+    """Per method × review × category (and ``all``) × occurrence band (and ``all``)."""
+    groups: dict[tuple[str, str, str, str, str], list[SoundResult]] = defaultdict(list)
+    for r in results:
+        for category in (r.category, ALL):
+            for band in (band_name(r.n_occurrences), ALL):
+                groups[(r.features, r.strategy, r.review, category, band)].append(r)
+    rows = []
+    for (features, strategy, review, category, band), members in groups.items():
+        hunts = sum(m.n_queries for m in members)
+        judged = sum(m.answers * m.n_queries for m in members)
+        found = sum(m.found * m.n_queries for m in members)
+        rows.append(BandRow(
+            features, strategy, review, category, band, len(members),
+            sum((m.n_occurrences - 1) * m.n_queries for m in members), pooled_recall(members),
+            float(np.mean([m.complete for m in members])), judged / hunts,
+            judged / found if found else math.inf))
+    order = [b for b in (*(band_name(low) for low, _ in OCCURRENCE_BANDS), ALL)]
+    return tuple(sorted(rows, key=lambda r: (r.features, r.strategy, r.review,
+                                             (*CATEGORIES, ALL).index(r.category),
+                                             order.index(r.band))))
+
+
+ESTIMATE_BINS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0001)
+
+
+def summarize_estimates(results: Iterable[SoundResult]) -> tuple[EstimateRow, ...]:
+    """The chances shown in adaptive hunts against the truth, per bin of the chance."""
+    groups: dict[tuple[str, str, str], list[tuple[float, bool]]] = defaultdict(list)
+    for r in results:
+        for category in (r.category, ALL):
+            groups[(r.features, r.strategy, category)] += r.shown
+    rows = []
+    for (features, strategy, category), shown in groups.items():
+        if not shown:
+            continue
+        chance = np.array([c for c, _ in shown])
+        yes = np.array([y for _, y in shown], dtype=float)
+        for low, high in zip(ESTIMATE_BINS[:-1], ESTIMATE_BINS[1:]):
+            inside = (chance >= low) & (chance < high)
+            if inside.any():
+                rows.append(EstimateRow(features, strategy, category, low, min(high, 1.0),
+                                        int(inside.sum()), float(chance[inside].mean()),
+                                        float(yes[inside].mean())))
     return tuple(rows)
 
 
@@ -397,6 +517,9 @@ def _check_config(config: EvaluationConfig) -> None:
             )
     if not isinstance(config.batch, int) or not 0 <= config.batch <= MAX_BATCH:
         raise SelectionError(f"batch must be a whole number from 0 (off) to {MAX_BATCH}.")
+    if config.review not in REVIEWS:
+        raise SelectionError(f"review must be one of {', '.join(REVIEWS)}, not "
+                             f"{config.review!r}.")
     if config.queries not in QUERY_MODES:
         raise SelectionError(f"queries must be one of {', '.join(QUERY_MODES)}.")
     if not config.features or not config.strategies:
@@ -441,6 +564,7 @@ def evaluate_dataset(
     return EvaluationReport(
         rows=summarize(results), sounds=tuple(results), skipped=tuple(skipped),
         seconds=time.perf_counter() - started, auto_accept=summarize_auto_accept(auto),
+        bands=summarize_bands(results), estimates=summarize_estimates(results),
     )
 
 

@@ -69,16 +69,43 @@ def format_effort(report: EvaluationReport) -> str:
     (median, 90th percentile, share within 20 ms); with batch-review rows also pages per
     occurrence found (a page is one card one at a time, n windows in batch review)."""
     batch = any(r.review != ONE_AT_A_TIME for r in report.rows)
-    headers = ["category", "method", "recall", "answers/found", "complete", "start median ms",
-               "p90 ms", "within 20 ms"] + (["pages/found"] if batch else [])
+    headers = ["category", "method", "recall", "pooled", "answers/found", "complete",
+               "start median ms", "p90 ms", "within 20 ms"] + (["pages/found"] if batch else [])
     lines = [
-        [r.category, method_name(r), f"{r.recall:.3f}",
+        [r.category, method_name(r), f"{r.recall:.3f}", f"{r.pooled_recall:.3f}",
          f"{r.answers_per_found:.2f}", f"{r.complete_share:.3f}",
          f"{r.start_error_median_ms:.1f}", f"{r.start_error_p90_ms:.1f}",
          f"{r.within_20ms:.3f}"] + ([f"{r.pages_per_found:.2f}"] if batch else [])
         for category in (*CATEGORIES, ALL) for r in report.rows
         if r.genre == ALL and r.category == category
     ]
+    widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
+    rendered = [headers, ["-" * w for w in widths], *lines]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
+
+
+def format_bands(report: EvaluationReport) -> str:
+    """Per method, category and occurrence band: sounds, occurrences to find, pooled recall,
+    complete hunts, windows judged per hunt and per occurrence found."""
+    headers = ["category", "method", "occurrences", "sounds", "to find", "pooled recall",
+               "complete", "judged/hunt", "judged/found"]
+    lines = [[b.category, method_name(b), b.band, str(b.n_sounds), str(b.occurrences_to_find),
+              f"{b.pooled_recall:.3f}", f"{b.complete_share:.3f}",
+              f"{b.judgements_per_hunt:.1f}", f"{b.judged_per_found:.2f}"]
+             for b in report.bands]
+    return _render(headers, lines)
+
+
+def format_estimates(report: EvaluationReport) -> str:
+    """The chance shown against the share observed, per bin (adaptive review)."""
+    headers = ["category", "method", "chance shown", "windows", "mean shown", "observed"]
+    lines = [[e.category, f"{e.features}/{e.strategy}", f"{e.low:.1f}-{e.high:.1f}",
+              str(e.n_windows), f"{e.shown:.3f}", f"{e.observed:.3f}"]
+             for e in report.estimates]
+    return _render(headers, lines)
+
+
+def _render(headers: list[str], lines: list[list[str]]) -> str:
     widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
     rendered = [headers, ["-" * w for w in widths], *lines]
     return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in rendered)
@@ -94,6 +121,8 @@ def report_to_json(report: EvaluationReport) -> dict:
     return {
         "results": [_finite_or_none(asdict(r)) for r in report.rows],
         "auto_accept": [_finite_or_none(asdict(r)) for r in report.auto_accept],
+        "bands": [_finite_or_none(asdict(b)) for b in report.bands],
+        "estimates": [_finite_or_none(asdict(e)) for e in report.estimates],
         "sounds": [asdict(s) for s in report.sounds],
         "skipped": list(report.skipped),
         "seconds": report.seconds,

@@ -26,6 +26,7 @@ import torch
 
 from loopfind_core.base.device import best_device
 from loopfind_core.base.errors import SelectionError
+from loopfind_core.features.track import FeatureTrack
 
 MAX_OVERLAP_FRACTION = 0.5  # a proposal may share at most half its window with a blocked one
 
@@ -151,6 +152,53 @@ def allowed_starts(
     for blocked in blocked_starts:
         allowed[max(0, blocked - radius + 1) : max(0, blocked + radius)] = False
     return allowed
+
+
+def coverage_share(n_starts: int, window_frames: int, positive_starts: Iterable[int],
+                   device: torch.device) -> torch.Tensor:
+    """Float tensor, shape (n_starts,): the share (0…1) of each window covered by the union
+    of the windows at ``positive_starts``."""
+    n_frames = n_starts + window_frames - 1
+    covered = torch.zeros(n_frames + 1, dtype=torch.int32, device=device)
+    for start in positive_starts:
+        covered[start] += 1
+        covered[min(n_frames, start + window_frames)] -= 1
+    inside = (covered.cumsum(0)[:n_frames] > 0).to(torch.int32)
+    cumulative = torch.cat([inside.new_zeros(1), inside.cumsum(0)])
+    return (cumulative[window_frames:] - cumulative[:-window_frames]).float() / window_frames
+
+
+def covered_starts(n_starts: int, window_frames: int, positive_starts: Iterable[int],
+                   device: torch.device) -> torch.Tensor:
+    """Boolean mask, shape (n_starts,): True where more than half of a window is covered by
+    the union of the windows at ``positive_starts`` (e.g. a window astride two confirmed
+    occurrences played back to back, which overlaps each by only half)."""
+    return coverage_share(n_starts, window_frames, positive_starts, device) > 0.5
+
+
+SILENCE_BELOW_LOUD_DB = 60.0  # a window this far under the track's loud frames is silence
+QUIETER_THAN_QUERY_DB = 30.0  # a window this far under the query is not the query's sound
+LOUD_PERCENTILE = 95.0  # the track's "loud frames": this percentile of the frame power
+
+
+def audible_starts(track: FeatureTrack, query_start: int, window_frames: int,
+                   device: torch.device) -> torch.Tensor:
+    """Boolean mask over window starts, shape (n_starts,): False where the window's mean
+    power is :data:`SILENCE_BELOW_LOUD_DB` under the track's loud frames (silence, fades) or
+    :data:`QUIETER_THAN_QUERY_DB` under the query window's; all True when the track carries
+    no frame power."""
+    n_starts = track.n_frames - window_frames + 1
+    if track.frame_power is None:
+        return torch.ones(n_starts, dtype=torch.bool, device=device)
+    power = np.asarray(track.frame_power, dtype=np.float64)
+    cumulative = np.concatenate([[0.0], np.cumsum(power)])
+    window_db = 10.0 * np.log10(
+        np.maximum((cumulative[window_frames:] - cumulative[:-window_frames]) / window_frames,
+                   1e-20))
+    loud_db = 10.0 * np.log10(max(float(np.percentile(power, LOUD_PERCENTILE)), 1e-20))
+    floor_db = max(loud_db - SILENCE_BELOW_LOUD_DB,
+                   window_db[query_start] - QUIETER_THAN_QUERY_DB)
+    return torch.as_tensor(window_db >= floor_db, device=device)
 
 
 def best_allowed_start(scores: torch.Tensor, allowed: torch.Tensor) -> int | None:

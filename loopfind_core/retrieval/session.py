@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -35,11 +34,22 @@ import torch
 
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.features.track import FeatureTrack
-from loopfind_core.retrieval.calibration import MatchEvidence, MatchModel, shipped_match_model
+from loopfind_core.retrieval.calibration import MatchModel
+from loopfind_core.retrieval.candidate import Answer, Candidate
+from loopfind_core.retrieval.chances import ChanceMixin
+from loopfind_core.retrieval.placement import PlacementMixin
+from loopfind_core.retrieval.review import (
+    ONE_AT_A_TIME,
+    PageWindow,
+    ReviewPolicy,
+    page_length,
+)
 from loopfind_core.retrieval.search import (
     WindowSearch,
     allowed_starts,
+    audible_starts,
     best_allowed_start,
+    covered_starts,
     suppression_radius,
 )
 
@@ -50,30 +60,8 @@ MAX_PATIENCE = 1000
 # tuning corpus that is not the evaluation corpus (docs/results.md): recall rises from γ = 0 to a
 # plateau at 0.75–0.9 and falls past 1, where the score stops being a distance to a template.
 NEGATIVE_WEIGHT = 0.75
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A window proposed to the user."""
-
-    start_s: float  # seconds from the start of the track
-    duration_s: float
-    distance: float  # the strategy's score: mean squared feature distance per frame
-    start_frame: int
-
-    @property
-    def end_s(self) -> float:
-        return self.start_s + self.duration_s
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The user's verdict on one candidate."""
-
-    candidate: Candidate
-    is_match: bool
-    auto: bool = False  # accepted by auto_accept(), not by the user
-    page: int | None = None  # the reviewed page (answer_batch) it came from; None: one at a time
+AUTO_CHUNK = 16  # windows whose chances auto-accept computes at once
+STATE_CACHE_ENTRIES = 8  # scores and allowed masks kept, of the latest states
 
 
 class Branches(NamedTuple):
@@ -110,7 +98,7 @@ def active_scores(
     return score
 
 
-class RetrievalSession:
+class RetrievalSession(ChanceMixin, PlacementMixin):
     """Find the other occurrences of the window ``[start_s, start_s + duration_s)`` (seconds)
     in a feature track.
 
@@ -128,6 +116,8 @@ class RetrievalSession:
             proposed (a library's concatenated tracks: windows that cross from one track into
             the next).
         match_model: the calibration (:mod:`.calibration`); None: the shipped one.
+        review: how windows are shown and when the hunt ends (:mod:`.review`); the paper's
+            one at a time by default.
     """
 
     def __init__(
@@ -143,6 +133,7 @@ class RetrievalSession:
         negative_weight: float = NEGATIVE_WEIGHT,
         valid_starts: np.ndarray | None = None,
         match_model: MatchModel | None = None,
+        review: ReviewPolicy = ONE_AT_A_TIME,
     ) -> None:
         self.features = track_features
         self.query_frame, self.window_frames = query_window_frames(
@@ -169,8 +160,14 @@ class RetrievalSession:
                 raise SelectionError("valid_starts must have one entry per window start.")
             self._valid = torch.as_tensor(np.asarray(valid_starts, dtype=bool),
                                           device=search.device)
+        self.review = review
+        self._audible = audible_starts(track_features, self.query_frame, self.window_frames,
+                                       search.device)
         self._profiles: dict[int, torch.Tensor] = {}  # start frame → distance profile
         self._history: list[Answer] = []
+        self._shown_logits: list[float] = []  # per answer: its log-odds when it was shown
+        self._placed_cache: tuple[tuple[int, ...] | None, dict[int, int]] = (None, {})
+        self._state_cache: dict[tuple, object] = {}  # (what, the answers) → value
         self._pending: Candidate | None = None
         self._finished = False
         self._median_query_distance: float | None = None
@@ -196,15 +193,21 @@ class RetrievalSession:
 
     def _spent_patience(self) -> int:
         """Rejections one at a time, plus one per reviewed page with nothing ticked (see
-        :meth:`answer_batch`); without pages, ``len(self.rejected)``."""
-        spent = 0
-        page_hit: dict[int, bool] = {}
+        :meth:`answer_batch`); without pages, ``len(self.rejected)``. With the review's
+        ``patience_in_a_row``, only those since the last yes."""
+        looks: list[bool] = []  # per look (one answer, or one page): did it find the sound?
+        page_of_look: dict[int, int] = {}
         for a in self._history:
             if a.page is None:
-                spent += not a.is_match
+                looks.append(a.is_match)
+            elif a.page in page_of_look:
+                looks[page_of_look[a.page]] |= a.is_match
             else:
-                page_hit[a.page] = page_hit.get(a.page, False) or a.is_match
-        return spent + sum(not hit for hit in page_hit.values())
+                page_of_look[a.page] = len(looks)
+                looks.append(a.is_match)
+        if self.review.patience_in_a_row:
+            return len(looks) - 1 - max((i for i, hit in enumerate(looks) if hit), default=-1)
+        return sum(not hit for hit in looks)
 
     @property
     def finished(self) -> bool:
@@ -226,72 +229,52 @@ class RetrievalSession:
             self._pending = self._best_candidate()
         return self._pending
 
-    # ----- how likely a window is the sound (calibrated) -----
-    def match_evidence(self, candidate: Candidate) -> MatchEvidence:
-        """What the session knows about ``candidate`` now (see :class:`MatchEvidence`)."""
-        return self._match_evidences([candidate])[0]
-
-    def _match_evidences(self, candidates: Sequence[Candidate]) -> list[MatchEvidence]:
-        """:meth:`match_evidence` of several windows, the state's part computed once."""
-        scores = self.scores()
-        found = [c.start_frame for c in self.found]
-        positive_frames = [self.query_frame] + found
-        positive = float(scores[positive_frames].mean())
-        spread = max(float(scores.median()) - positive, 1e-12)
-        typical = max(self._typical_distance(), 1e-12)
-        query_profile = self._profile(self.query_frame)
-        reach = max((float(query_profile[f]) for f in found), default=0.0)
-        frames = [c.start_frame for c in candidates]
-        nearest = torch.stack([self._profile(p) for p in positive_frames])[:, frames].amin(dim=0)
-        last_was_yes = bool(self._history) and self._history[-1].is_match
-        return [MatchEvidence(self.confidence(c), (float(scores[f]) - positive) / spread,
-                              len(found), len(self.rejected), last_was_yes,
-                              self.query.duration_s, float(near) / typical, reach / typical)
-                for c, f, near in zip(candidates, frames, nearest)]
-
-    def match_probability(self, candidate: Candidate) -> float:
-        """The calibrated probability that ``candidate`` is an occurrence, 0…1."""
-        return self._match_probabilities([candidate])[0]
-
-    def _match_probabilities(self, candidates: Sequence[Candidate]) -> list[float]:
-        model = self._match_model or shipped_match_model()
-        return [model.probability(e) for e in self._match_evidences(candidates)]
-
     def answer(self, yes: bool) -> None:
         """Label the pending candidate as a match (``yes``) or not."""
         candidate = self.propose()
         if candidate is None:
             raise SelectionError("The session is done: there is no candidate to answer.")
-        self._record(Answer(candidate, bool(yes)))
+        self._record([Answer(candidate, bool(yes))])
 
-    def _record(self, answer: Answer) -> None:
-        self._history.append(answer)
+    def _record(self, answers: Sequence[Answer]) -> None:
+        """Append answers given together (one, or a page): each keeps the log-odds it had
+        under the answers before them (:meth:`adapted_model`)."""
+        if answers:
+            frames = torch.tensor([a.candidate.start_frame for a in answers])
+            self._shown_logits += [float(z) for z in self._logits(frames)]
+        self._history += answers
         self._pending = None
 
     def auto_accept(self, threshold: float) -> list[Candidate]:
         """Accept, without asking, the windows best first under the current answers (as a page
         of batch review is chosen: none overlapping another by more than half), up to the first
-        whose :meth:`confidence` is below ``threshold``. The accepted windows do not steer each
-        other: one wrong acceptance cannot pull the next ones its way, and what is accepted is
-        what :meth:`precision_estimate` judged. Each is recorded as an automatic yes
-        (:attr:`Answer.auto`), counts as a positive for the next proposals, and can be taken
-        back with :meth:`undo` one by one.
+        whose chance of being the sound (:meth:`chances`) is below ``threshold``. The accepted
+        windows do not steer each other: one wrong acceptance cannot pull the next ones its
+        way, and what is accepted is what :meth:`precision_estimate` judged. Each is recorded
+        as an automatic yes (:attr:`Answer.auto`), counts as a positive for the next
+        proposals, and can be taken back with :meth:`undo` one by one.
 
         Returns:
             The accepted candidates, in order.
         """
         if not 0.0 <= threshold <= 1.0:
-            raise SelectionError(f"The confidence threshold must be from 0 to 1, not {threshold}.")
+            raise SelectionError(f"The chance threshold must be from 0 to 1, not {threshold}.")
         accepted = self._confident_windows(threshold)
-        for candidate in accepted:
-            self._record(Answer(candidate, True, auto=True))
+        self._record([Answer(candidate, True, auto=True) for candidate in accepted])
         return accepted
 
     def _confident_windows(self, threshold: float) -> list[Candidate]:
         """The windows :meth:`auto_accept` takes: best first under the current answers (as a
-        page of batch review is chosen), up to the first below ``threshold``."""
-        return list(itertools.takewhile(lambda c: self.confidence(c) >= threshold,
-                                        self._windows_best_first()))
+        page of batch review is chosen), up to the first whose chance is below ``threshold``
+        (judged :data:`AUTO_CHUNK` windows at a time)."""
+        windows = self._windows_best_first()
+        taken: list[Candidate] = []
+        while chunk := list(itertools.islice(windows, AUTO_CHUNK)):
+            for candidate, chance in zip(chunk, self.chances(chunk)):
+                if chance < threshold:
+                    return taken
+                taken.append(candidate)
+        return taken
 
     def revise(self, start_frame: int, yes: bool) -> None:
         """Review an earlier answer (e.g. an automatic one): the answer about the window at
@@ -300,6 +283,9 @@ class RetrievalSession:
             if answer.candidate.start_frame == start_frame:
                 self._history[i] = Answer(answer.candidate, bool(yes), page=answer.page)
                 self._pending = None
+                self._shown_logits = self._shown_logits[: i + 1]  # later states changed
+                self._shown_logits += [self._logit_before(j)
+                                       for j in range(i + 1, len(self._history))]
                 return
         raise SelectionError(f"No answer about the window at frame {start_frame} to revise.")
 
@@ -307,13 +293,6 @@ class RetrievalSession:
     def auto_accepted(self) -> list[Candidate]:
         """Occurrences accepted automatically and not reviewed since."""
         return [a.candidate for a in self._history if a.auto]
-
-    def precision_estimate(self, threshold: float) -> tuple[float, int]:
-        """The precision :meth:`auto_accept` at ``threshold`` would have, and how many windows
-        it would accept: the mean calibrated :meth:`match_probability` of exactly the windows
-        it would take; (nan, 0) when it would accept nothing. Changes no state."""
-        chances = self._match_probabilities(self._confident_windows(threshold))
-        return (float(np.mean(chances)) if chances else math.nan), len(chances)
 
     def undo(self) -> Candidate | None:
         """Take back the last answer; its candidate is proposed again. Returns it (or None)."""
@@ -323,6 +302,7 @@ class RetrievalSession:
         if not self._history:
             return None
         self._pending = self._history.pop().candidate
+        del self._shown_logits[len(self._history):]
         return self._pending
 
     def finish(self) -> None:
@@ -341,12 +321,14 @@ class RetrievalSession:
             if pending is None:
                 after.append(None)
                 continue
+            self._shown_logits.append(float(self._logits(torch.tensor([pending.start_frame]))[0]))
             self._history.append(Answer(pending, yes))
             self._pending = None
             try:
                 after.append(self.propose())
             finally:
                 self._history.pop()
+                self._shown_logits.pop()
                 self._pending = pending
         if self._finished:
             self._finished = False
@@ -374,29 +356,6 @@ class RetrievalSession:
             self._median_query_distance = float(self._profile(self.query_frame).median())
         return self._median_query_distance
 
-    def refined_start_s(self, candidate: Candidate) -> float:
-        """The candidate's start in seconds, finer than a frame (23 ms).
-
-        A repetition lies a whole number of samples after the query, so its start is the
-        query's exact start plus the offset between the two windows. That offset is read off
-        the query's distance profile to sub-frame precision: the parabola through the distances
-        at the candidate's frame and its two neighbours has its minimum at frame + δ,
-        δ = (D₋ − D₊) / (2·(D₋ − 2·D₀ + D₊)), kept within ±½ frame. The query itself returns its
-        exact start.
-        """
-        frame = candidate.start_frame
-        if frame == self.query_frame:
-            return self.query_start_s
-        profile = self._profile(self.query_frame)
-        delta = 0.0
-        if 0 < frame < len(profile) - 1:
-            before, here, after = (float(profile[frame + k]) for k in (-1, 0, 1))
-            curvature = before - 2.0 * here + after
-            if curvature > 0:
-                delta = min(0.5, max(-0.5, 0.5 * (before - after) / curvature))
-        offset_frames = frame + delta - self.query_frame
-        return self.query_start_s + offset_frames / self.features.frame_rate_hz
-
     # ----- GetBestSamples -----
     def _profile(self, start_frame: int) -> torch.Tensor:
         if start_frame not in self._profiles:
@@ -412,20 +371,49 @@ class RetrievalSession:
         """The strategy's score of every start frame, shape (n_starts,); lower is better."""
         if self.strategy == "naive":
             return self._query_profile()
+        return self._per_state("scores", self._active_scores)
+
+    def _active_scores(self) -> torch.Tensor:
         positives = [self._query_profile()] + [self._profile(c.start_frame) for c in self.found]
         negatives = [self._profile(c.start_frame) for c in self.rejected]
         return active_scores(positives, negatives, self.negative_weight)
 
-    def _best_candidate(self) -> Candidate | None:
+    def _per_state(self, name: str, compute):
+        """``compute()``, kept until the answers change (the last few states are kept, so
+        looking ahead in :meth:`branches` and coming back costs nothing)."""
+        key = (name, tuple((a.candidate.start_frame, a.is_match) for a in self._history))
+        if key not in self._state_cache:
+            if len(self._state_cache) >= STATE_CACHE_ENTRIES:
+                self._state_cache.pop(next(iter(self._state_cache)))
+            self._state_cache[key] = compute()
+        return self._state_cache[key]
+
+    def _allowed(self) -> torch.Tensor:
+        return self._per_state("allowed", self._allowed_now)
+
+    def _allowed_now(self) -> torch.Tensor:
+        """Where a window may be proposed: it overlaps the query or an answered window by at
+        most half, it is covered at most half by the confirmed windows together (two
+        confirmed neighbours leave no room for a window astride them), it lies in a valid
+        part, and it is not silence or far quieter than the query (:func:`audible_starts`)."""
+        search = self._search
         blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
-        allowed = allowed_starts(
-            self._search.n_starts, self.window_frames, blocked, self._search.device
-        )
+        allowed = allowed_starts(search.n_starts, self.window_frames, blocked, search.device)
+        positives = [self.query_frame, *self._placements().values()]
+        allowed &= ~covered_starts(search.n_starts, self.window_frames, positives,
+                                   search.device)
         if self._valid is not None:
             allowed &= self._valid
+        return allowed & self._audible
+
+    def _best_candidate(self) -> Candidate | None:
+        allowed = self._allowed()
         scores = self.scores()
         start = best_allowed_start(scores, allowed)
         if start is None:
+            return None
+        stop = self.review.stop_below_expected
+        if stop > 0 and self.expected_matches()[0] < stop:
             return None
         return self._candidate(start, float(scores[start]))
 
@@ -436,6 +424,10 @@ class RetrievalSession:
             distance=distance,
             start_frame=start_frame,
         )
+
+    def window_at(self, start_frame: int) -> Candidate:
+        """The window starting at ``start_frame`` as a candidate, with its current score."""
+        return self._candidate(start_frame, float(self.scores()[start_frame]))
 
     # ----- batch review: a page of windows judged at once -----
     def next_batch(self, n: int) -> list[Candidate]:
@@ -458,10 +450,7 @@ class RetrievalSession:
             return
         yield first
         search = self._search
-        blocked = [self.query_frame] + [a.candidate.start_frame for a in self._history]
-        allowed = allowed_starts(search.n_starts, self.window_frames, blocked, search.device)
-        if self._valid is not None:
-            allowed &= self._valid
+        allowed = self._allowed().clone()  # narrowed below: the cached mask stays
         scores = self.scores()
         last = first
         while True:
@@ -502,8 +491,7 @@ class RetrievalSession:
                     "an answered one; nothing was recorded.")
             taken.append(start)
         page = 1 + max((a.page for a in self._history if a.page is not None), default=-1)
-        for candidate, yes in decisions:
-            self._record(Answer(candidate, yes, page=page))
+        self._record([Answer(candidate, yes, page=page) for candidate, yes in decisions])
 
     # ----- a stored session, rebuilt (interactive.workspace_store) -----
     def replay(self, answers: Sequence[tuple[int, float, bool, bool, int | None]],
@@ -533,6 +521,24 @@ class RetrievalSession:
             history.append(Answer(self._candidate(start, float(distance)), bool(is_match),
                                   bool(auto), None if page is None else int(page)))
         self._history, self._pending, self._finished = history, None, bool(finished)
+        self._shown_logits = [self._logit_before(j) for j in range(len(history))]
+
+    # ----- adaptive review (retrieval.review) -----
+    def next_page(self) -> list[PageWindow]:
+        """The windows to show next, best first, each with its adapted chance and whether it
+        is shown ticked: under the adaptive review the leading run of likely windows (see
+        :func:`~loopfind_core.retrieval.review.page_length`), else the one pending proposal
+        (never ticked). ``[]`` when the session is done. Changes no state; answer a page
+        of one with :meth:`answer`, a longer one with :meth:`answer_batch`."""
+        if self.propose() is None:
+            return []
+        if not self.review.adaptive:
+            return [PageWindow(self.propose(), float(self.chances([self.propose()])[0]), False)]
+        windows = list(itertools.islice(self._windows_best_first(), self.review.max_page))
+        chances = [float(p) for p in self.chances(windows)]
+        n = page_length(chances, self.review)
+        tick = self.review.tick_chance if n > 1 else math.inf
+        return [PageWindow(c, p, p >= tick) for c, p in zip(windows[:n], chances[:n])]
 
 
 def query_window_frames(features: FeatureTrack, start_s: float,

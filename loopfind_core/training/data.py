@@ -47,8 +47,10 @@ def harmonic_log_mel(samples: np.ndarray, sr_hz: int) -> np.ndarray:
     import librosa
 
     from loopfind_core.base.audio import Audio
+    from loopfind_core.base.compile_cache import ensure_compiled
     from loopfind_core.base.spectrogram import HOP_LENGTH, N_FFT, WINDOW
 
+    ensure_compiled()  # librosa's kernels, compiled once under a lock
     stft = librosa.stft(samples, n_fft=N_FFT, hop_length=HOP_LENGTH, window=WINDOW)
     harmonic = librosa.istft(
         librosa.decompose.hpss(stft)[0], hop_length=HOP_LENGTH, window=WINDOW,

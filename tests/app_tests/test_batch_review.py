@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from loopfind_app.batch_review import BATCH, BATCH_SIZE, ONE_AT_A_TIME, with_context
+from loopfind_app.batch_review import ADAPTIVE, BATCH, BATCH_SIZE, ONE_AT_A_TIME, with_context
 from loopfind_app.hunt_panel import Place
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.demo import ensure_demo_track
 from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, matching_occurrence
+from testkit.deck import start_hunt
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TICK = "Is this the sound?"
@@ -30,8 +31,8 @@ def run(app: AppTest) -> AppTest:
     return app
 
 
-def batch_view_on(sound) -> AppTest:
-    """The app with a hunt of ``sound``'s first occurrence, in the batch view."""
+def batch_view_on(sound, mode: str = BATCH) -> AppTest:
+    """The app with a hunt of ``sound``'s first occurrence, answered in ``mode``."""
     app = run(AppTest.from_file(APP, default_timeout=180))
     app.switch_page("pages/select.py")
     run(app)
@@ -42,11 +43,7 @@ def batch_view_on(sound) -> AppTest:
     run(app)
     app.switch_page("pages/hunt.py")
     run(app)
-    next(b for b in app.button if b.label == "Start hunt").click()
-    run(app)
-    assert app.segmented_control(key="review_mode").value == ONE_AT_A_TIME
-    app.segmented_control(key="review_mode").set_value(BATCH)
-    return run(app)
+    return start_hunt(app, mode, run=run)
 
 
 def ticks(app: AppTest):
@@ -112,6 +109,26 @@ def test_done_ends_the_batch_review(hook_loop):
     app.button(key="batch_undo").click()  # reopens the hunt: the same page again
     run(app)
     assert len(ticks(app)) == BATCH_SIZE
+
+
+@pytest.mark.slow
+def test_the_adaptive_review_is_the_default_and_ticks_likely_windows(hook_loop):
+    app = batch_view_on(hook_loop, ADAPTIVE)
+    assert app.segmented_control(key="review_mode").value == ADAPTIVE
+    session = app.session_state.workspace.hunt.session
+    page = session.next_page()
+    if len(page) > 1:  # likely windows: a page, ticked where very likely
+        boxes = ticks(app)
+        assert len(boxes) == len(page)
+        assert [b.value for b in boxes] == [w.ticked for w in page]
+        app.button(key="batch_submit").click()
+        run(app)
+        assert len(session.history) == len(page)
+        assert sum(a.is_match for a in session.history) == sum(w.ticked for w in page)
+    else:  # rare: one at a time, on the deck
+        assert not ticks(app) and any(e.key == "deck" for e in app.get("bidi_component"))
+    assert any("more likely" in c.value or "Probably none left" in c.value
+               for c in app.caption)
 
 
 def test_players_start_a_second_early():

@@ -27,6 +27,7 @@ from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.demo import demo_track_dir, ensure_demo_track
 from loopfind_core.interactive.figures import picture_range
 from testkit.audio import planted_track, write_tiny_dataset
+from testkit.deck import start_hunt
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT_S = 180
@@ -104,8 +105,7 @@ def test_the_hunts_pictures_of_a_short_sound_show_it(demo):
     former fixed -80..0 dB (on which it was a flat purple)."""
     app, sample = select_demo_sample(demo)
     run(app.switch_page("pages/hunt.py"))
-    next(b for b in app.button if b.label == "Start hunt").click()
-    run(app)
+    start_hunt(app, run=run)
     pictures = {key: figure["data"][0] for key, figure in charts(app).items()
                 if key.endswith("_mel")}
     assert {"query_mel", "candidate_mel"} <= {k.rsplit("_", 2)[-2] + "_mel" for k in pictures}

@@ -11,11 +11,13 @@ samples at 22050 Hz, a row 2646, a pattern 64 rows = 7.68 s):
 - channel 2: the hat at C-3 on row 20 of pattern 1, with a note delay ED3 (3 frames late);
 - channel 3: the kick at C-2 on row 4 of pattern 1 at volume 1 (C01), under the loud hat of
   channel 1: inaudible, so not an occurrence.
+
+So channel 0's one-bar (16-row) drum figure is a figure loop at all 12 bars, and channel 1's
+bar of pattern 0 one at the 8 bars of plays 0 and 2. A second module (:func:`write_figure_module`)
+holds two-bar figures.
 """
 
 from __future__ import annotations
-
-import struct
 
 import numpy as np
 import pytest
@@ -23,46 +25,43 @@ import pytest
 from loopfind_core.base.errors import ConfigurationError
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.tracker import LabelSettings, label_song, render_song
+from loopfind_core.corpus.tracker.labels import Sound, pick_loops
 from loopfind_core.corpus.tracker.libxmp import SAMPLE_RATE_HZ, XmpPlayer, load_library
 from loopfind_core.corpus.tracker.sources import select_sources, split_of
+from testkit.tracker import C2, C3, HAT, KICK, ROW, cell, pattern, write_module
 
-ROW = 2646  # samples per row at speed 6, 125 bpm, 22050 Hz
 PATTERN_S = 64 * ROW / SAMPLE_RATE_HZ
-C2, C3 = 428, 214  # ProTracker periods
-KICK, HAT = 1, 2
 
 
-def _sample_data() -> tuple[bytes, bytes]:
-    t = np.arange(2000) / 8287.0
-    kick = np.sin(2 * np.pi * 110 * t) * np.exp(-t * 12)
-    noise = np.random.default_rng(0).uniform(-1, 1, 1600)
-    hat = noise * np.exp(-np.arange(1600) / 1600 * 6)
-    return tuple((np.clip(x, -1, 1) * 120).astype(np.int8).tobytes() for x in (kick, hat))
-
-
-def _cell(sample: int = 0, period: int = 0, effect: int = 0, param: int = 0) -> bytes:
-    return bytes([(sample & 0xF0) | (period >> 8), period & 0xFF,
-                  ((sample & 0x0F) << 4) | effect, param])
-
-
-def _pattern(cells: dict[tuple[int, int], bytes]) -> bytes:
-    return b"".join(cells.get((row, ch), _cell()) for row in range(64) for ch in range(4))
+def _write_module(path, pattern0: bytes, pattern1: bytes) -> None:
+    """A 4-channel M.K. ProTracker file with the kick and hat samples, orders [0, 1, 0]."""
+    write_module(path, [pattern0, pattern1], [0, 1, 0])
 
 
 def write_test_module(path) -> None:
-    """The module of the docstring, as a 4-channel M.K. ProTracker file."""
-    kick, hat = _sample_data()
-    headers = b""
-    for data in (kick, hat):
-        headers += b"\0" * 22 + struct.pack(">HBBHH", len(data) // 2, 0, 64, 0, 1)
-    headers += (b"\0" * 22 + struct.pack(">HBBHH", 0, 0, 0, 0, 1)) * 29
-    orders = bytes([0, 1, 0]) + b"\0" * 125
-    kicks = {(row, 0): _cell(KICK, C2) for row in (0, 16, 32, 48)}
-    pattern0 = _pattern({**kicks, **{(row, 1): _cell(HAT, C2) for row in (8, 24, 40, 56)}})
-    pattern1 = _pattern({**kicks, (4, 1): _cell(HAT, C3), (12, 1): _cell(HAT, C3),
-                         (20, 2): _cell(HAT, C3, 0xE, 0xD3), (4, 3): _cell(KICK, C2, 0xC, 1)})
-    path.write_bytes(b"test".ljust(20, b"\0") + headers + bytes([3, 127]) + orders + b"M.K."
-                     + pattern0 + pattern1 + kick + hat)
+    """The module of the docstring."""
+    kicks = {(row, 0): cell(KICK, C2) for row in (0, 16, 32, 48)}
+    pattern0 = pattern({**kicks, **{(row, 1): cell(HAT, C2) for row in (8, 24, 40, 56)}})
+    pattern1 = pattern({**kicks, (4, 1): cell(HAT, C3), (12, 1): cell(HAT, C3),
+                         (20, 2): cell(HAT, C3, 0xE, 0xD3), (4, 3): cell(KICK, C2, 0xC, 1)})
+    _write_module(path, pattern0, pattern1)
+
+
+def write_figure_module(path) -> None:
+    """Bars (16 rows) of channel 0: X = kicks on rows 0, 6, 8; Y = kicks on rows 0, 8.
+    Pattern 0 plays X Y X Y (a two-bar figure XY whose bars are heard only inside it), pattern 1
+    X X Y Y (X and Y heard on their own). Channel 1: hats on rows 4 and 12 of every bar, the
+    same in both patterns. Channel 2: one hat on row 0 of pattern 0 only, so once per play of
+    pattern 0 (those plays are the pattern loop)."""
+    bars = {"X": (0, 6, 8), "Y": (0, 8)}
+
+    def kicks(figure: str) -> dict[tuple[int, int], bytes]:
+        return {(16 * bar + row, 0): cell(KICK, C2)
+                for bar, name in enumerate(figure) for row in bars[name]}
+
+    hats = {(16 * bar + row, 1): cell(HAT, C2) for bar in range(4) for row in (4, 12)}
+    _write_module(path, pattern({**kicks("XYXY"), **hats, (0, 2): cell(HAT, C3)}),
+                  pattern({**kicks("XXYY"), **hats}))
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +74,17 @@ def module_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def renders(module_path):
     return render_song(module_path)
+
+
+@pytest.fixture(scope="module")
+def figure_renders(tmp_path_factory):
+    path = tmp_path_factory.mktemp("figures") / "figures.mod"
+    write_figure_module(path)
+    return render_song(path)
+
+
+def _row_spans(rows: list[int], length: int) -> tuple[tuple[float, float], ...]:
+    return tuple((r * ROW / SAMPLE_RATE_HZ, (r + length) * ROW / SAMPLE_RATE_HZ) for r in rows)
 
 
 def test_libxmp_is_installed():
@@ -122,7 +132,8 @@ def test_labels_are_exact(renders):
     hat_low, hat_high = sorted(n for i, n in notes if i == HAT)
     kick = f"s-i01-n{kick_note:03d}"
     low, high = f"s-i02-n{hat_low:03d}", f"s-i02-n{hat_high:03d}"
-    assert set(sounds) == {kick, low, high, "loop-pat00", "loop-pat00-ch00"}
+    assert set(sounds) == {kick, low, high, "loop-pat00", "loop-pat00-ch00",
+                           "loop-pat00-rows00-15-ch00", "loop-pat00-rows00-15-ch01"}
 
     def starts(name):
         return [round(a * SAMPLE_RATE_HZ) for a, _ in sounds[name].occurrences]
@@ -140,6 +151,32 @@ def test_labels_are_exact(renders):
     assert channel_loop.channels == (0,) and channel_loop.kind == "channel"
     assert channel_loop.occurrences == tuple((k * PATTERN_S, (k + 1) * PATTERN_S)
                                              for k in range(3))
+    drums = sounds["loop-pat00-rows00-15-ch00"]  # the kick bar, heard in all 12 bars
+    assert drums.kind == "figure" and drums.channels == (0,)
+    assert drums.occurrences == _row_spans(list(range(0, 192, 16)), 16)
+    hats = sounds["loop-pat00-rows00-15-ch01"]  # pattern 0's hat bar, in plays 0 and 2 only
+    assert hats.occurrences == _row_spans([0, 16, 32, 48, 128, 144, 160, 176], 16)
+
+
+def test_figure_loops_take_the_shortest_period_and_avoid_double_labels(figure_renders):
+    sounds = {s.sound: s for s in label_song(figure_renders.score, figure_renders.mix,
+                                             figure_renders.stems, LabelSettings(), seed=0)
+              if s.category == "loop"}
+    # the channel-0 and channel-2 columns of pattern 0 repeat exactly where the pattern does
+    assert set(sounds) == {"loop-pat00", "loop-pat00-ch01", "loop-pat00-rows00-31-ch00",
+                           "loop-pat00-rows00-15-ch00", "loop-pat00-rows16-31-ch00",
+                           "loop-pat00-rows00-15-ch01"}
+    assert {s.kind for s in sounds.values()} == {"pattern", "channel", "figure"}
+    # XY: two bars at a time; its bars X and Y count because pattern 1 plays them on their own
+    assert sounds["loop-pat00-rows00-31-ch00"].occurrences == _row_spans([0, 32, 128, 160], 32)
+    assert sounds["loop-pat00-rows00-15-ch00"].occurrences == _row_spans(
+        [0, 32, 64, 80, 128, 160], 16)
+    assert sounds["loop-pat00-rows16-31-ch00"].occurrences == _row_spans(
+        [16, 48, 96, 112, 144, 176], 16)
+    # channel 1 repeats its bar: the figure is the bar (12 times), not 32 rows (6 times)
+    assert sounds["loop-pat00-rows00-15-ch01"].occurrences == _row_spans(
+        list(range(0, 192, 16)), 16)
+    assert sounds["loop-pat00-ch01"].occurrences == _row_spans([0, 64, 128], 64)
 
 
 def test_caps_and_audibility_threshold(renders):
@@ -152,12 +189,29 @@ def test_caps_and_audibility_threshold(renders):
     assert all(len(s.occurrences) <= 8 for s in strict)
 
 
+def _fake_loops(kind: str, counts: list[int]) -> list[Sound]:
+    return [Sound("loop", f"{kind}-{k}", tuple((float(i), i + 1.0) for i in range(n)), (0,),
+                  (0.0,) * n, kind) for k, n in enumerate(counts)]
+
+
+def test_loop_places_are_shared_and_busy_figures_come_first():
+    rng = np.random.default_rng(0)
+    loops = (_fake_loops("channel", [2] * 5) + _fake_loops("pattern", [3] * 5)
+             + _fake_loops("figure", [2, 5, 12, 40, 2, 3]))
+    picked = pick_loops(loops, 8, rng)
+    assert [s.kind for s in picked] == ["channel"] * 3 + ["figure"] * 3 + ["pattern"] * 2
+    assert sorted(len(s.occurrences) for s in picked if s.kind == "figure") == [5, 12, 40]
+    few = pick_loops(_fake_loops("channel", [2]) + _fake_loops("figure", [2] * 9), 8, rng)
+    assert [s.kind for s in few] == ["channel"] + ["figure"] * 7  # unused places pass on
+
+
 def test_sources_refuse_unknown_packages_and_split_by_name():
     with pytest.raises(ConfigurationError, match="Unknown"):
         select_sources(("no-such-package",))
-    assert split_of("pingus-data-pingus-1") in ("dev", "train")
+    assert split_of("pingus-data-pingus-1") in ("dev", "test", "train")
     splits = [split_of(f"song-{k}") for k in range(1000)]
-    assert 0.6 < splits.count("dev") / 1000 < 0.8
+    assert 0.3 < splits.count("dev") / 1000 < 0.5
+    assert 0.2 < splits.count("test") / 1000 < 0.4
 
 
 def test_build_writes_a_readable_corpus(module_path, tmp_path, monkeypatch):
@@ -171,7 +225,7 @@ def test_build_writes_a_readable_corpus(module_path, tmp_path, monkeypatch):
     dataset = read_dataset(tmp_path / "real" / "dev")
     assert dataset.files == ("test-package-test.wav",)
     assert summary["counts"]["dev"]["sample"]["sounds"] == 3
-    assert summary["counts"]["dev"]["loop"]["sounds"] == 2
+    assert summary["counts"]["dev"]["loop"]["sounds"] == 4
     assert summary["sources"][0]["version"] == "1.0"
 
 

@@ -109,7 +109,7 @@ def test_hunt_a_demo_loop_in_chromium_and_export_json(demo_truth, tmp_path):
         shot(page, "4-hunt-finished")
 
         open_page(page, "Compare")
-        page.get_by_text("Recall a simulated user reaches").wait_for(timeout=90_000)
+        page.get_by_text("Where each occurrence ranks").wait_for(timeout=300_000)
         wait_idle(page)
         shot(page, "5-compare")
 

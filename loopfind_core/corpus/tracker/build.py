@@ -2,8 +2,9 @@
 
 Layout under ``out``::
 
-    dev/annotations.csv, dev/<song>.wav        the evaluation split (~70 % of songs)
-    train/annotations.csv, train/<song>.wav    the encoder's split (~30 %)
+    dev/annotations.csv, dev/<song>.wav        the split choices are made on (~40 % of songs)
+    test/annotations.csv, test/<song>.wav      the clean split: final figures only (~30 %)
+    train/annotations.csv, train/<song>.wav    the encoder's and match model's split (~30 %)
     stems/<song>/chNN.wav                      solo renders of the train songs' non-silent
                                                channels, sample-aligned with the mix
     corpus.json                                sources and versions, settings, counts, songs
@@ -34,6 +35,7 @@ from loopfind_core.corpus.tracker.labels import LabelSettings, Sound, label_song
 from loopfind_core.corpus.tracker.libxmp import SAMPLE_RATE_HZ, XmpPlayer, library_version
 from loopfind_core.corpus.tracker.score import build_score
 from loopfind_core.corpus.tracker.sources import (
+    SPLITS,
     Source,
     install_command,
     package_version,
@@ -50,7 +52,7 @@ MAX_SECONDS = 300.0  # songs are cut at 5 minutes, audio and truth alike
 MIN_SECONDS = 5.0  # shorter renders (jingles) are skipped
 STEM_SILENCE_DBFS = -60.0  # a channel whose solo render is quieter (RMS) gets no stem file
 CLIP_LEVEL = 32000  # mix samples at or over this (int16) are left out of the stem-sum check
-CORPUS_VERSION = 1
+CORPUS_VERSION = 3  # 2: a test split; sounds with up to 160 occurrences; 3: figure loops
 FAMILY_SHARE = 0.5  # songs sharing this share of their note tracks (Jaccard) share a split
 
 
@@ -164,7 +166,7 @@ def build_real_corpus(out: str | Path, sources: tuple[str, ...] | None = None,
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DatasetError(f"Output folder {str(out)!r} exists and is a file, not a folder.")
-    for part in ("dev", "train", "stems"):
+    for part in (*SPLITS, "stems"):
         shutil.rmtree(out / part, ignore_errors=True)
     jobs = [(source, path) for source, _ in present for path in source.files()]
     results: list[SongResult] = []
@@ -181,7 +183,7 @@ def build_real_corpus(out: str | Path, sources: tuple[str, ...] | None = None,
     progress(len(jobs), len(jobs), "done")
     summary = _summary(results, present, missing, settings, max_seconds, xmp_version,
                        time.monotonic() - started)
-    for split in ("dev", "train"):
+    for split in SPLITS:
         rows = [Annotation(f"{r.song}.wav", GENRE, s.category, s.sound, a, b)
                 for r in results if r.split == split and not r.skipped
                 for s in r.sounds for a, b in s.occurrences]
@@ -224,7 +226,7 @@ def _build_song(result: SongResult, path: Path, out: Path, settings: LabelSettin
         return
     result.sounds = label_song(renders.score, renders.mix, renders.stems, settings,
                                song_seed(result.song))
-    if not result.sounds and result.split == "dev":
+    if not result.sounds and result.split != "train":
         result.skipped = "no sound passed the labelling rules"
         return
     _write_wav(out / result.split / f"{result.song}.wav", renders.mix)
@@ -255,7 +257,7 @@ def _summary(results: list[SongResult], present: list[tuple[Source, str]], missi
              settings: LabelSettings, max_seconds: float, xmp_version: str,
              seconds: float) -> dict:
     counts: dict = {}
-    for split in ("dev", "train"):
+    for split in SPLITS:
         songs = [r for r in results if r.split == split and not r.skipped]
         entry: dict = {"songs": len(songs),
                        "hours": round(sum(r.duration_s for r in songs) / 3600, 3)}

@@ -10,7 +10,12 @@ Every rule is documented in ``docs/benchmark.md`` ("Real-music corpus"); in shor
 - **loops**: (a) a pattern's content played at ≥ 2 positions of the song, from its first row's
   start to its last row's end; (b) one or more channels' columns repeated in ≥ 2 pattern plays
   while the rest of the pattern differs (the same loop over another backing); a channel loop
-  whose plays are exactly a pattern loop's is that pattern loop and left out.
+  whose plays are exactly a pattern loop's is that pattern loop and left out; (c) **figure
+  loops**: one or more channels' events over a segment of 1/2 or 1/4 of a pattern play's rows
+  (tiling the play: a bar or two) repeated at ≥ 2 positions, the shortest period of a figure
+  (a segment made of two equal halves is its half), a shorter figure only where it is heard
+  outside the longer repeated figures of its channel, and none whose occurrences are one per
+  play in exactly the plays of a labelled pattern or channel loop holding its channels.
 - **audible**: an occurrence counts only where its stem (the channels it is played on) has at
   least :attr:`LabelSettings.min_audibility_db` of the energy of everything else in its window
   (mix minus stem) and is not near-silent itself.
@@ -26,12 +31,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loopfind_core.corpus.tracker.libxmp import SAMPLE_RATE_HZ
+from loopfind_core.corpus.tracker.libxmp import SAMPLE_RATE_HZ, XMP_KEY_OFF
 from loopfind_core.corpus.tracker.score import Note, Score
 
 BLOCK = 32  # samples per energy block (1.45 ms): the resolution of every energy sum
 ENVELOPE_HOP = 16  # blocks per envelope step when measuring a note's audible length (23 ms)
-COUNT_BUCKETS = (2, 3, 5, 9, 17)  # lower bounds of the occurrence-count buckets the caps spread
+COUNT_BUCKETS = (2, 4, 10, 30)  # lower bounds of the occurrence-count buckets the caps spread
+FIGURE_DIVISORS = (2, 4)  # a figure segment is a play's rows over one of these (32, 16 of 64)
+# jump, break, speed and tempo effects: where a figure is in the song, not what it sounds like
+# (the tempo of every row is part of a figure's content instead)
+FLOW_EFFECTS = frozenset({0x0B, 0x0D, 0x0F, 0x87, 0x8E, 0xA3, 0xAB})
+LOOP_SHARES = (("channel", 3), ("figure", 3), ("pattern", 2))  # eighths of max_loops per kind
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ class LabelSettings:
     loop_min_s: float = 1.0
     loop_max_s: float = 30.0
     min_occurrences: int = 2
-    max_occurrences: int = 40
+    max_occurrences: int = 160
     max_samples: int = 10
     max_loops: int = 8
 
@@ -60,7 +70,7 @@ class Sound:
     occurrences: tuple[tuple[float, float], ...]
     channels: tuple[int, ...]
     audibility_db: tuple[float, ...]  # per occurrence: stem over rest
-    kind: str  # "note", "pattern" or "channel"
+    kind: str  # "note", "pattern", "channel" or "figure"
     inaudible: int = 0  # plays of the sound left out as inaudible or silent (still in the mix)
 
 
@@ -183,7 +193,7 @@ def _next_onset_per_note(score: Score) -> dict[Note, int]:
 
 
 def loop_sounds(score: Score, energies: Energies, settings: LabelSettings) -> list[Sound]:
-    """Pattern loops, then channel loops (see the module docstring)."""
+    """Pattern loops, then channel loops, then figure loops (see the module docstring)."""
     complete = [i for i, p in enumerate(score.plays) if p.complete]
     by_content: dict[tuple, list[int]] = defaultdict(list)
     for i in complete:
@@ -202,47 +212,132 @@ def loop_sounds(score: Score, energies: Energies, settings: LabelSettings) -> li
     candidates = [(plays, every, "pattern") for plays in pattern_sets]
     candidates += [(plays, tuple(sorted(chs)), "channel")
                    for plays, chs in channel_sets.items() if plays not in set(pattern_sets)]
-    sounds, names = [], set()
+    sounds: list[Sound] = []
+    names: set[str] = set()
+    labelled: list[tuple[set[int], set[int]]] = []  # plays and channels of each kept loop
     for plays, channels, kind in candidates:
-        sound = _loop_sound(score, energies, settings, plays, channels, kind)
-        if sound is None:
-            continue
-        name = sound.sound
-        suffix = 2
-        while name in names:
-            name, suffix = f"{sound.sound}-{suffix}", suffix + 1
-        names.add(name)
-        sounds.append(Sound(sound.category, name, sound.occurrences, sound.channels,
-                            sound.audibility_db, sound.kind, sound.inaudible))
+        first = score.plays[plays[0]]
+        name = f"loop-pat{first.pattern:02d}"
+        if kind == "channel":
+            name += "-ch" + "+".join(f"{c:02d}" for c in channels)
+        spans = [(score.plays[i].start_sample, score.plays[i].end_sample) for i in plays]
+        if _add_loop(sounds, names, _loop_sound(energies, settings, spans, channels, kind, name)):
+            labelled.append((set(plays), set(channels)))
+    for positions, channels in _figure_candidates(score, settings):
+        plays = [i for i, _, _ in positions]
+        if len(set(plays)) == len(plays) and any(
+                set(plays) == kept and set(channels) <= chs for kept, chs in labelled):
+            continue  # the same places as a pattern or channel loop: that loop, cut shorter
+        first, offset, rows = positions[0]
+        row = int(score.row_starts[score.plays[first].first_row + offset, 3])
+        name = (f"loop-pat{score.plays[first].pattern:02d}-rows{row:02d}-{row + rows - 1:02d}"
+                "-ch" + "+".join(f"{c:02d}" for c in channels))
+        spans = [_segment_span(score, *position) for position in positions]
+        _add_loop(sounds, names, _loop_sound(energies, settings, spans, channels, "figure", name))
     return sounds
 
 
-def _loop_sound(score: Score, energies: Energies, settings: LabelSettings,
-                plays: tuple[int, ...], channels: tuple[int, ...], kind: str) -> Sound | None:
-    first = score.plays[plays[0]]
-    duration_s = (first.end_sample - first.start_sample) / SAMPLE_RATE_HZ
+def _add_loop(sounds: list[Sound], names: set[str], sound: Sound | None) -> bool:
+    """Append ``sound`` under a name not taken yet; False when there is none."""
+    if sound is None:
+        return False
+    name, suffix = sound.sound, 2
+    while name in names:
+        name, suffix = f"{sound.sound}-{suffix}", suffix + 1
+    names.add(name)
+    sounds.append(Sound(sound.category, name, sound.occurrences, sound.channels,
+                        sound.audibility_db, sound.kind, sound.inaudible))
+    return True
+
+
+def _segment_span(score: Score, play: int, offset: int, rows: int) -> tuple[int, int]:
+    """Samples of the ``rows`` rows from row ``offset`` of a play (to the next row's start)."""
+    p = score.plays[play]
+    first = p.first_row + offset
+    end = first + rows
+    return (int(score.row_starts[first, 0]),
+            int(score.row_starts[end, 0]) if end <= p.last_row else p.end_sample)
+
+
+def _sounding(cell: tuple) -> tuple:
+    """A cell without its flow effects (jumps, breaks, speed and tempo)."""
+    note, instrument, volume, fxt1, fxp1, fxt2, fxp2 = cell
+    fx1 = (0, 0) if fxt1 in FLOW_EFFECTS else (fxt1, fxp1)
+    fx2 = (0, 0) if fxt2 in FLOW_EFFECTS else (fxt2, fxp2)
+    return (note, instrument, volume, *fx1, *fx2)
+
+
+def _figure_candidates(score: Score, settings: LabelSettings
+                       ) -> list[tuple[tuple[tuple[int, int, int], ...], tuple[int, ...]]]:
+    """Figure loops before audibility: (positions (play, row offset, rows), channels).
+
+    A segment of a channel is its events (flow effects left out) and the tempo of each row over
+    ``rows`` = a complete play's rows / 2 or / 4, at offsets tiling the play, with at least one
+    note. Equal segments at ≥ 2 positions make a figure, unless the segment is two equal halves
+    of a segment length the play also has (the half is the figure), or the figure lasts under
+    loop_min_s or over loop_max_s, or every one of its positions lies inside a longer figure of
+    the same channel. Channels with exactly the same positions form one figure."""
+    figures: dict[tuple[int, tuple], list[tuple[int, int, int]]] = defaultdict(list)
+    for i, play in enumerate(score.plays):
+        if not play.complete:
+            continue
+        n = play.last_row - play.first_row + 1
+        lengths = {n // d for d in FIGURE_DIVISORS if n % d == 0 and n // d >= 2}
+        rows_played = play.content[2]
+        tempo = [tuple(int(x) for x in score.row_starts[r, 4:6])
+                 for r in range(play.first_row, play.last_row + 1)]
+        for rows in lengths:
+            for offset in range(0, n, rows):
+                for c in range(score.channels):
+                    cells = tuple(_sounding(row[c]) for row in rows_played[offset:offset + rows])
+                    if not any(0 < cell[0] < XMP_KEY_OFF for cell in cells):
+                        continue
+                    half = rows // 2
+                    if half in lengths and rows % 2 == 0 and cells[:half] == cells[half:] \
+                            and tempo[offset:offset + half] == tempo[offset + half:offset + rows]:
+                        continue  # periodic: its half is the figure
+                    key = (rows, cells, tuple(tempo[offset:offset + rows]))
+                    figures[(c, key)].append((i, offset, rows))
+    covered: dict[int, set[tuple[int, int]]] = defaultdict(set)  # channel: (play, row) inside
+    by_positions: dict[tuple, set[int]] = defaultdict(set)
+    for (c, _key), positions in sorted(figures.items(), key=lambda item: -item[0][1][0]):
+        if len(positions) < settings.min_occurrences:
+            continue
+        start, end = _segment_span(score, *positions[0])
+        if not settings.loop_min_s <= (end - start) / SAMPLE_RATE_HZ <= settings.loop_max_s:
+            continue
+        inside = [{(i, offset + k) for k in range(rows)} for i, offset, rows in positions]
+        if all(rows_of <= covered[c] for rows_of in inside):
+            continue  # only ever heard as part of a longer figure of this channel
+        for rows_of in inside:
+            covered[c] |= rows_of
+        by_positions[tuple(sorted(positions))].add(c)
+    return [(positions, tuple(sorted(chs))) for positions, chs in by_positions.items()]
+
+
+def _loop_sound(energies: Energies, settings: LabelSettings, spans: list[tuple[int, int]],
+                channels: tuple[int, ...], kind: str, name: str) -> Sound | None:
+    """A loop with its audible occurrences among ``spans`` (sample ranges), or None when it
+    is too short or long or has too few or too many of them."""
+    duration_s = (spans[0][1] - spans[0][0]) / SAMPLE_RATE_HZ
     if not settings.loop_min_s <= duration_s <= settings.loop_max_s:
         return None
     kept, levels = [], []
     inaudible = 0
-    for i in plays:
-        play = score.plays[i]
+    for start, end in sorted(spans):
+        if kept and kept[-1][1] * SAMPLE_RATE_HZ - start > (end - start) / 2:
+            continue  # overlaps the previous occurrence by more than half
         if kind == "pattern":
-            silent = _mix_silent(energies, play.start_sample, play.end_sample, settings)
-            level = None if silent else float("inf")
+            level = None if _mix_silent(energies, start, end, settings) else float("inf")
         else:
-            level = energies.audibility(channels, play.start_sample, play.end_sample, settings)
+            level = energies.audibility(channels, start, end, settings)
         if level is None or level < settings.min_audibility_db:
             inaudible += 1
             continue
-        kept.append((play.start_sample / SAMPLE_RATE_HZ, play.end_sample / SAMPLE_RATE_HZ))
+        kept.append((start / SAMPLE_RATE_HZ, end / SAMPLE_RATE_HZ))
         levels.append(level)
     if not settings.min_occurrences <= len(kept) <= settings.max_occurrences:
         return None
-    if kind == "pattern":
-        name = f"loop-pat{first.pattern:02d}"
-    else:
-        name = f"loop-pat{first.pattern:02d}-ch" + "+".join(f"{c:02d}" for c in channels)
     return Sound("loop", name, tuple(kept), channels, tuple(levels), kind, inaudible)
 
 
@@ -252,9 +347,11 @@ def _mix_silent(energies: Energies, start: int, end: int, settings: LabelSetting
     return 10 * np.log10(max(energy, 1e-30)) < settings.silence_dbfs
 
 
-def spread_pick(sounds: list[Sound], cap: int, rng: np.random.Generator) -> list[Sound]:
-    """At most ``cap`` sounds, drawn round-robin from occurrence-count buckets (2, 3-4, 5-8,
-    9-16, 17+) in a seeded order, so that every song offers both few and many occurrences."""
+def spread_pick(sounds: list[Sound], cap: int, rng: np.random.Generator,
+                busiest_first: bool = False) -> list[Sound]:
+    """At most ``cap`` sounds, drawn round-robin from occurrence-count buckets (2–3, 4–9,
+    10–29, 30+: the bands ``evaluate`` reports; 30+ first with ``busiest_first``) in a seeded
+    order, so that every song offers both few and many occurrences."""
     buckets: list[list[Sound]] = [[] for _ in COUNT_BUCKETS]
     for sound in sounds:
         index = max(i for i, low in enumerate(COUNT_BUCKETS) if len(sound.occurrences) >= low)
@@ -262,6 +359,8 @@ def spread_pick(sounds: list[Sound], cap: int, rng: np.random.Generator) -> list
     for bucket in buckets:
         order = rng.permutation(len(bucket))
         bucket[:] = [bucket[i] for i in order]
+    if busiest_first:
+        buckets.reverse()
     picked: list[Sound] = []
     while len(picked) < cap and any(buckets):
         for bucket in buckets:
@@ -270,17 +369,28 @@ def spread_pick(sounds: list[Sound], cap: int, rng: np.random.Generator) -> list
     return picked
 
 
+def pick_loops(loops: list[Sound], cap: int, rng: np.random.Generator) -> list[Sound]:
+    """At most ``cap`` loops: each kind is sure of its :data:`LOOP_SHARES` eighths of the
+    places (rounded up, channel loops first); places a kind leaves unused go to the others in
+    the order channel, figure, pattern. Figure loops are drawn busiest first (the drum figure
+    heard all song long)."""
+    picked = {kind: spread_pick([s for s in loops if s.kind == kind], cap, rng,
+                                busiest_first=kind == "figure") for kind, _ in LOOP_SHARES}
+    places, left = {}, cap
+    for kind, eighths in LOOP_SHARES:
+        places[kind] = min(len(picked[kind]), -(-cap * eighths // 8), left)
+        left -= places[kind]
+    for kind, _ in LOOP_SHARES:
+        extra = min(len(picked[kind]) - places[kind], left)
+        places[kind] += extra
+        left -= extra
+    return [s for kind, _ in LOOP_SHARES for s in picked[kind][:places[kind]]]
+
+
 def label_song(score: Score, mix: np.ndarray, stems: list[np.ndarray], settings: LabelSettings,
                seed: int) -> list[Sound]:
-    """The song's samples and loops after the per-song caps (channel loops picked before
-    pattern loops: the same loop under another backing is the case that matters most)."""
+    """The song's samples and loops after the per-song caps (:func:`pick_loops`)."""
     energies = Energies(mix, stems)
     rng = np.random.default_rng(seed)
     samples = spread_pick(sample_sounds(score, energies, settings), settings.max_samples, rng)
-    loops = loop_sounds(score, energies, settings)
-    channel = spread_pick([s for s in loops if s.kind == "channel"], settings.max_loops, rng)
-    pattern = spread_pick([s for s in loops if s.kind == "pattern"], settings.max_loops, rng)
-    half = settings.max_loops - settings.max_loops // 2
-    n_channel = min(len(channel), max(settings.max_loops - len(pattern), half))
-    n_pattern = min(len(pattern), settings.max_loops - n_channel)
-    return samples + channel[:n_channel] + pattern[:n_pattern]
+    return samples + pick_loops(loop_sounds(score, energies, settings), settings.max_loops, rng)

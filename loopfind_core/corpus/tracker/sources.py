@@ -1,8 +1,9 @@
 """Where the real music comes from: tracker modules shipped in Debian packages.
 
 :data:`SOURCES` names each package and the globs of its module files. A song is named
-``<package>-<module file stem>``; its split (``dev`` for evaluation, ``train`` for the
-encoder) is a hash of that name, so it never changes when sources are added. Only the
+``<package>-<module file stem>``; its split (``dev`` for choices, ``test`` for the final
+figures only, ``train`` for the encoder and the match model) is a hash of that name, so it never
+changes when sources are added. Only the
 packages of :data:`SOURCES` are ever read: any other name is refused.
 """
 
@@ -17,7 +18,9 @@ from pathlib import Path
 
 from loopfind_core.base.errors import ConfigurationError
 
-DEV_PERCENT = 70  # songs whose name hashes under this percentage go to dev, the rest to train
+DEV_PERCENT = 40  # songs whose name hashes under this percentage go to dev,
+TEST_PERCENT = 70  # from DEV_PERCENT to under this one to test, the rest to train
+SPLITS = ("dev", "test", "train")
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,12 @@ def song_name(package: str, path: Path) -> str:
 
 
 def split_of(song: str) -> str:
-    """``dev`` or ``train``, from a hash of the song's name (stable when sources change)."""
+    """``dev``, ``test`` or ``train``, from a hash of the song's name (stable when sources
+    change; ``train`` is the same set of songs as when there were only two splits)."""
     bucket = int(hashlib.sha256(song.encode()).hexdigest()[:8], 16) % 100
-    return "dev" if bucket < DEV_PERCENT else "train"
+    if bucket < DEV_PERCENT:
+        return "dev"
+    return "test" if bucket < TEST_PERCENT else "train"
 
 
 def song_seed(song: str) -> int:

@@ -1,0 +1,144 @@
+"""The adaptive review in real headless Chromium, on a song of the real-music corpus's kind: a
+tracker module (written byte by byte, rendered and labelled by ``corpus.tracker`` exactly as
+the corpus's songs) whose kick plays 80 times. The Hunt page's default review shows pages of
+likely windows, ticked in advance, and one window at a time where matches are rare; the user
+corrects the ticks from the truth and answers the deck, until the hunt says it is finished.
+The export then holds one event per occurrence found, none overlapping another, each at its
+occurrence's start. Screenshots of a page of ticked windows at 1280×800 are written to
+``$LOOPFIND_SCREENSHOTS`` (default: the test's temporary folder).
+
+No timing is asserted here (scripts/browser_bench.py measures it)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from testkit.browser import (
+    browser_test_marks,
+    candidate_start_s,
+    deck_caption,
+    launch_chromium,
+    open_page,
+    press_answer,
+    running_app,
+    wait_settled,
+)
+from testkit.load import SessionTrack, download_json, upload
+from testkit.tracker import write_busy_module
+
+pytestmark = browser_test_marks(slow=True)
+CELL_PATTERN = re.compile(r"(\d+):(\d+(?:\.\d+)?) · chance (\d+)%")
+MAX_LOOKS = 60  # pages and single answers: far more than the hunt needs
+EVENT_TOLERANCE_S = 0.02
+
+
+@pytest.fixture(scope="module")
+def busy_song(tmp_path_factory):
+    """The rendered song (WAV bytes) and its busiest labelled sample's occurrences."""
+    from loopfind_core.corpus.tracker import LabelSettings, label_song, render_song
+
+    path = tmp_path_factory.mktemp("busy") / "busy.mod"
+    write_busy_module(path)
+    renders = render_song(path)
+    sounds = label_song(renders.score, renders.mix, renders.stems, LabelSettings(), seed=0)
+    busiest = max((s for s in sounds if s.category == "sample"),
+                  key=lambda s: len(s.occurrences))
+    assert len(busiest.occurrences) >= 20, "the kick is a busy sound"
+    out = io.BytesIO()
+    sf.write(out, renders.mix, 22050, format="WAV", subtype="PCM_16")
+    start, end = busiest.occurrences[0]
+    track = SessionTrack("busy-song.wav", out.getvalue(),
+                         tuple(a for a, _ in busiest.occurrences), end - start)
+    return track
+
+
+def _covers(start_s: float, track: SessionTrack) -> int | None:
+    """The occurrence (index) a window from ``start_s`` covers at least half of."""
+    for i, s in enumerate(track.starts_s):
+        shared = min(start_s + track.sound_duration_s, s + track.sound_duration_s) - max(start_s, s)
+        if shared >= 0.5 * track.sound_duration_s:
+            return i
+    return None
+
+
+def _page_cells(page) -> list[tuple[float, int]]:
+    """Each window of the page on screen: (start seconds, chance percent), in order."""
+    texts = page.get_by_text(CELL_PATTERN).all_inner_texts()
+    return [(60.0 * int(m.group(1)) + float(m.group(2)), int(m.group(3)))
+            for m in (CELL_PATTERN.search(t) for t in texts) if m]
+
+
+def test_a_busy_sound_is_hunted_to_the_end_in_pages(busy_song, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    track = busy_song
+    shots = Path(os.environ.get("LOOPFIND_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    found: set[int] = {0}
+    pages_seen = 0
+    with running_app({"LOOPFIND_CACHE": os.environ["LOOPFIND_CACHE"]}) as url, \
+            sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.get_by_text("Beats found").first.wait_for(timeout=240_000)
+        upload(page, track)
+        open_page(page, "Select")
+        for label, value in (("Start (s)", track.query_start_s),
+                             ("Length (s)", track.sound_duration_s)):
+            page.get_by_label(label).fill(f"{value:.3f}")
+            page.get_by_label(label).press("Tab")
+        page.get_by_role("button", name="Use these times").click()
+        page.get_by_text("Hunt this sound").first.wait_for()
+        open_page(page, "Hunt")
+        page.get_by_role("button", name="Start hunt").click()
+        page.get_by_text(re.compile("Candidate 1 ·|Is this the sound")).first.wait_for()
+        wait_settled(page)
+        for _ in range(MAX_LOOKS):
+            boxes = page.get_by_role("checkbox", name="Is this the sound?")
+            if boxes.count() > 1:
+                cells = _page_cells(page)
+                assert len(cells) == boxes.count()
+                if pages_seen == 0:
+                    assert any(box.is_checked() for box in boxes.all()), "ticked in advance"
+                    page.screenshot(path=str(shots / "adaptive-page-1280x800.png"))
+                    page.screenshot(path=str(shots / "adaptive-page-1280x800-full.png"),
+                                    full_page=True)
+                for box, (start, _) in zip(boxes.all(), cells):
+                    hit = _covers(start, track)
+                    wanted = hit is not None and hit not in found
+                    if wanted:
+                        found.add(hit)
+                    if box.is_checked() != wanted:
+                        box.click()
+                page.get_by_role("button", name=re.compile(r"^Submit")).click()
+                pages_seen += 1
+            elif "Hunt finished" in deck_caption(page):
+                break
+            else:
+                start = candidate_start_s(page)
+                hit = _covers(start, track)
+                yes = hit is not None and hit not in found
+                if yes:
+                    found.add(hit)
+                press_answer(page, "yes" if yes else "no")
+            wait_settled(page)
+        else:
+            pytest.fail("the hunt did not finish")
+        assert pages_seen >= 1, "a busy sound is reviewed in pages"
+        page.screenshot(path=str(shots / "adaptive-finished-1280x800.png"), full_page=True)
+        open_page(page, "Export")
+        document = download_json(page, tmp_path, 0)
+        browser.close()
+    events = sorted(float(e["start_s"]) for s in document["sounds"] for e in s["events"])
+    assert len(events) == len(found) >= 0.9 * len(track.starts_s)
+    assert all(b - a >= track.sound_duration_s - EVENT_TOLERANCE_S
+               for a, b in zip(events, events[1:])), "no two events of the sound overlap"
+    assert all(min(abs(e - s) for s in track.starts_s) <= EVENT_TOLERANCE_S for e in events)
