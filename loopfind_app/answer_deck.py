@@ -3,10 +3,10 @@
 The active rule makes the next candidate depend on the answer, but both possible next
 candidates cost milliseconds (:meth:`RetrievalSession.branches`). So every run of the hunt panel
 sends the browser the candidate now AND what follows a yes, a no and an undo, each with its
-caption, chance of being the sound and audio clip. A click or a key (Y, N, U, D) swaps the card to the
-prepared branch in the browser, with no round trip, and queues the answer; the panel's rerun
-records it and sends the next branches (``answer_deck_component/deck.js`` says how the browser
-side works).
+caption, chance of being the sound and audio clip. A click or a key (Y, N, U, D) swaps the card
+to the prepared branch in the browser, with no round trip, and queues the answer; the panel's
+rerun records it and sends the next branches (``answer_deck_component/deck.js`` says how the
+browser side works).
 
 The deck is a Streamlit custom component (``st.components.v2``) mounted in the page's own DOM,
 not an iframe: its buttons are plain page elements named "Yes", "No", "Undo", "Done".

@@ -276,21 +276,24 @@ def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
         threshold = slider.slider("Accept every window with a chance ≥", 0.3, 0.95, 0.7, 0.05,
                                   key=slider_key,
                                   help="Lower accepts more occurrences, and more mistakes.")
-        estimate.caption(_estimate_text(*session.precision_estimate(threshold), threshold))
+        estimate.caption(_estimate_text(*session.precision_estimate(threshold),
+                                        session.precision_range(threshold), threshold))
         accept.button("Accept all above", key=view.key("accept_confident"),
                       icon=":material/done_all:", on_click=_accept_confident,
                       args=(session, slider_key), use_container_width=True)
 
 
-def _estimate_text(precision: float, count: int, threshold: float) -> str:
-    """What auto-accept at ``threshold`` would take, and how much of it is likely right."""
+def _estimate_text(precision: float, count: int, span: tuple[float, float],
+                   threshold: float) -> str:
+    """What auto-accept at ``threshold`` would take, and the range of the share of it that is
+    likely right (the point estimate alone reads high on music unlike the calibration's:
+    docs/results.md)."""
     if count == 0:
         return f"No window left with a chance ≥ {threshold:.0%}."
-    if count == 1:
-        return (f"Would accept 1 more, {precision:.0%} likely to be right (calibrated on real "
-                "music).")
-    return (f"Would accept {count} more; about {precision:.0%} of them are expected to be right "
-            "(calibrated on real music, adapted to your answers).")
+    low, high = span
+    what = "1 more" if count == 1 else f"{count} more"
+    return (f"Would accept {what}; {low:.0%}–{high:.0%} of it is likely right (calibrated on "
+            "real music, adapted to your answers; the low end on music unlike it).")
 
 
 def _review_expander(session: RetrievalSession, view: HuntView) -> None:

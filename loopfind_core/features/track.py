@@ -19,6 +19,14 @@ class FeatureTrack:
     frame_power: np.ndarray | None = field(default=None, repr=False)  # float32, (n_frames,):
     #   the audio's mean square per frame (full scale = 1), for telling silence and far
     #   quieter windows apart (:func:`frame_power_of`); None where the audio is not at hand
+    samples: np.ndarray | None = field(default=None, repr=False)  # the decoded audio (mono,
+    #   at sample_rate_hz), shared, never copied: events are placed to the sample with it
+    sample_rate_hz: int = 0
+
+    def with_samples(self, samples: np.ndarray, sample_rate_hz: int) -> FeatureTrack:
+        """The same track holding (a reference to) its audio, for sample-precise events."""
+        return FeatureTrack(self.kind, self.values, self.frame_rate_hz, self.frame_power,
+                            samples, int(sample_rate_hz))
 
     @property
     def n_frames(self) -> int:

@@ -152,11 +152,12 @@ class Workspace:
 
     def feature_track(self, kind: str, whiten: float | None | str = "workspace") -> FeatureTrack:
         """The track's features of ``kind``, whitened as :attr:`whiten` says (or as ``whiten``
-        says: a shrinkage, or None for the raw features)."""
+        says: a shrinkage, or None for the raw features), holding a reference to the audio so
+        a hunt places its events to the sample."""
         shrinkage = self.whiten if whiten == "workspace" else whiten
-        if self.features is not None:
-            return self.features(kind, shrinkage)
-        return extract_features(self.audio, kind, whiten=shrinkage)
+        track = (self.features(kind, shrinkage) if self.features is not None
+                 else extract_features(self.audio, kind, whiten=shrinkage))
+        return track.with_samples(self.audio.samples, self.audio.sr_hz)
 
     # ----- selecting the query -----
     def select(self, start_s: float, duration_s: float, snap_to_beats: bool = False) -> Selection:

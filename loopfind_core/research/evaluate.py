@@ -202,6 +202,8 @@ class AutoAcceptResult:
     remaining: int = 0  # occurrences still unfound when auto-accept ran
     auto_correct: int = 0  # windows accepted automatically that are occurrences
     estimated_count: int = 0  # windows the estimate expected auto-accept to take
+    estimated_low: float = math.nan  # the low end of the range shown with the estimate
+    estimated_high: float = math.nan  # its high end
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ class AutoAcceptRow:
     #                             estimate weighted by the windows it expected to accept)
     n_hunts: int
     accepted_share: float = math.nan  # occurrences auto-accept took / those still unfound
+    estimated_low: float = math.nan  # the ranges shown, pooled like the estimate
+    estimated_high: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ class AutoAcceptHunt:
     estimated_count: int  # the windows it said it would accept
     remaining: int  # occurrences unfound when accepting began
     auto_correct: int  # accepted automatically, occurrences
+    estimate_range: tuple[float, float] = (math.nan, math.nan)  # shown with the estimate
 
 
 def simulate_auto_accept(
@@ -258,6 +263,7 @@ def simulate_auto_accept(
         session.answer(match is not None)
         answers += 1
     estimate, estimated_count = session.precision_estimate(threshold)
+    estimate_range = session.precision_range(threshold)
     remaining = len(unfound)
     wrong = 0
     for candidate in session.auto_accept(threshold):
@@ -268,7 +274,7 @@ def simulate_auto_accept(
             unfound.discard(match)
     auto_correct = remaining - len(unfound)
     return AutoAcceptHunt(len(occurrences) - 1 - len(unfound), wrong, answers, estimate,
-                          estimated_count, remaining, auto_correct)
+                          estimated_count, remaining, auto_correct, estimate_range)
 
 
 def _query_indices(sound: SoundTruth, queries: str) -> range:
@@ -366,7 +372,8 @@ def evaluate_auto_accept(
                     results.append(AutoAcceptResult(
                         sound.file, sound.category, sound.sound, kind, strategy, threshold,
                         len(sound.occurrences) - 1, hunt.correct, hunt.wrong, hunt.answers,
-                        hunt.estimate, hunt.remaining, hunt.auto_correct, hunt.estimated_count))
+                        hunt.estimate, hunt.remaining, hunt.auto_correct, hunt.estimated_count,
+                        *hunt.estimate_range))
     return results
 
 
@@ -379,7 +386,8 @@ def evaluate_file(
         audio = load_audio(path)
         tracks = {
             kind: features_cached(audio, kind, config.whiten, config.feature_cache,
-                                  checkpoint=config.checkpoint, device=config.device)
+                                  checkpoint=config.checkpoint, device=config.device
+                                  ).with_samples(audio.samples, audio.sr_hz)
             for kind in config.features
         }
         beats = estimate_beats(audio) if config.beat_prior > 0 else None
@@ -588,6 +596,10 @@ def summarize_auto_accept(results: Iterable[AutoAcceptResult]) -> tuple[AutoAcce
             sum(h.estimated_precision * h.estimated_count for h in shown) / expected
             if expected else math.nan, len(hunts),
             sum(h.auto_correct for h in hunts) / remaining if remaining else math.nan,
+            sum(h.estimated_low * h.estimated_count for h in shown) / expected
+            if expected else math.nan,
+            sum(h.estimated_high * h.estimated_count for h in shown) / expected
+            if expected else math.nan,
         ))
     return tuple(sorted(rows, key=lambda r: (r.features, r.strategy,
                                              (*CATEGORIES, ALL).index(r.category), r.threshold)))

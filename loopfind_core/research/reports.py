@@ -25,12 +25,14 @@ def method_name(row: RecallRow) -> str:
 
 def format_auto_accept(report: EvaluationReport) -> str:
     """Auto-accept after a few answers, per threshold: the precision of the automatic
-    accepts, the precision estimated before accepting (pooled the same way), the share of the
+    accepts, the precision estimated before accepting (pooled the same way) and the range
+    shown with it, the share of the
     still-unfound occurrences they took, the hunt's recall and the user's answers."""
-    headers = ["category", "method", "threshold", "precision", "estimated", "took",
-               "recall", "answers"]
+    headers = ["category", "method", "threshold", "precision", "estimated", "range shown",
+               "took", "recall", "answers"]
     lines = [[r.category, f"{r.features}/{r.strategy}", f"{r.threshold:.2f}",
-              f"{r.precision:.3f}", f"{r.estimated_precision:.3f}", f"{r.accepted_share:.3f}",
+              f"{r.precision:.3f}", f"{r.estimated_precision:.3f}",
+              f"{r.estimated_low:.2f}-{r.estimated_high:.2f}", f"{r.accepted_share:.3f}",
               f"{r.recall:.3f}", f"{r.answers:.2f}"] for r in report.auto_accept]
     widths = [max(len(x) for x in col) for col in zip(headers, *lines)]
     rendered = [headers, ["-" * w for w in widths], *lines]

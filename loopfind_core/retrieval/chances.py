@@ -136,6 +136,16 @@ class ChanceMixin:
         chances = self.chances(self._confident_windows(threshold))
         return (float(np.mean(chances)) if len(chances) else math.nan), len(chances)
 
+    def precision_range(self, threshold: float) -> tuple[float, float]:
+        """The low and high ends (the middle 90 % of the adapted model's uncertainty) of
+        :meth:`precision_estimate`; (nan, nan) when auto-accept would take nothing."""
+        windows = self._confident_windows(threshold)
+        if not windows:
+            return math.nan, math.nan
+        logits = self._logits(torch.tensor([c.start_frame for c in windows]))
+        low, high = self.adapted_model().chance_range(logits)
+        return float(np.mean(low)), float(np.mean(high))
+
     def open_starts(self) -> torch.Tensor:
         """The start frames of every window a hunt could still propose, each the best of its
         neighbourhood (:func:`~loopfind_core.retrieval.review.local_minimum_starts`), best

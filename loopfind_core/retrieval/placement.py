@@ -2,16 +2,46 @@
 
 :class:`PlacementMixin` gives :class:`~loopfind_core.retrieval.session.RetrievalSession` the
 start an export writes for a window (:meth:`~PlacementMixin.refined_start_s`). It reads the
-session's answers and the query's distance profile and changes nothing.
+session's answers, the query's distance profile and, where the feature track holds it, the
+audio, and changes nothing.
 """
 
 from __future__ import annotations
+
+import numpy as np
+from scipy.signal import correlate
 
 from loopfind_core.retrieval.candidate import Candidate
 from loopfind_core.retrieval.search import suppression_radius
 
 LOOP_MIN_S = 1.0  # windows at least this long are loops: their events go on the loop's phase
 PHASE_TOLERANCE = 0.3  # see placed_frame; chosen on data/real/dev loops (docs/results.md)
+
+
+SAMPLE_SEARCH_S = 0.06  # the sample refinement looks this far either side (2.6 frames), and
+#                         never farther than a quarter of the window
+SAMPLE_TEMPLATE_MAX_S = 1.0  # at most this much of the query is correlated
+
+
+def refine_to_sample(samples: np.ndarray, sample_rate_hz: int, query_start_s: float,
+                     start_s: float, duration_s: float) -> float:
+    """The start, to the sample, of the repetition of the query's audio nearest ``start_s``
+    (seconds): the offset within ±:data:`SAMPLE_SEARCH_S` (at most a quarter of the window)
+    where the query's waveform (its first :data:`SAMPLE_TEMPLATE_MAX_S` at most) correlates
+    best with the track. The correlation is not normalised by the track's energy: a decaying
+    periodic sound (a kick) would then match best a few periods late, in its quieter tail.
+    ``start_s`` when the search would leave the track."""
+    n = int(round(min(duration_s, SAMPLE_TEMPLATE_MAX_S) * sample_rate_hz))
+    reach = int(round(min(SAMPLE_SEARCH_S, duration_s / 4) * sample_rate_hz))
+    query_at = int(round(query_start_s * sample_rate_hz))
+    near = int(round(start_s * sample_rate_hz))
+    low = near - reach
+    if n < 2 or low < 0 or near + reach + n > len(samples) or query_at + n > len(samples):
+        return start_s
+    template = np.asarray(samples[query_at: query_at + n], dtype=np.float64)
+    region = np.asarray(samples[low: near + reach + n], dtype=np.float64)
+    dots = correlate(region, template, mode="valid", method="fft")
+    return (low + int(np.argmax(dots))) / sample_rate_hz
 
 
 class PlacementMixin:
@@ -26,7 +56,8 @@ class PlacementMixin:
         at the candidate's frame and its two neighbours has its minimum at frame + δ,
         δ = (D₋ − D₊) / (2·(D₋ − 2·D₀ + D₊)), kept within ±½ frame. The query itself returns its
         exact start. A loop's window is first placed on the phase of the confirmed ones
-        (:meth:`placed_frame`).
+        (:meth:`placed_frame`); where the track holds its audio, the start is then moved to
+        the sample (:func:`refine_to_sample`).
         """
         frame = self.placed_frame(candidate)
         if frame == self.query_frame:
@@ -39,7 +70,12 @@ class PlacementMixin:
             if curvature > 0:
                 delta = min(0.5, max(-0.5, 0.5 * (before - after) / curvature))
         offset_frames = frame + delta - self.query_frame
-        return self.query_start_s + offset_frames / self.features.frame_rate_hz
+        start_s = self.query_start_s + offset_frames / self.features.frame_rate_hz
+        track = self.features
+        if track.samples is None or not track.sample_rate_hz:
+            return start_s
+        return refine_to_sample(track.samples, track.sample_rate_hz, self.query_start_s,
+                                start_s, self.query.duration_s)
 
     def placed_frame(self, candidate: Candidate) -> int:
         """The start frame an event of ``candidate`` is placed at. A window of a loop (at

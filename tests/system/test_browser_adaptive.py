@@ -109,15 +109,17 @@ def test_a_busy_sound_is_hunted_to_the_end_in_pages(busy_song, tmp_path):
                 if pages_seen == 0:
                     assert any(box.is_checked() for box in boxes.all()), "ticked in advance"
                     page.screenshot(path=str(shots / "adaptive-page-1280x800.png"))
-                    page.screenshot(path=str(shots / "adaptive-page-1280x800-full.png"),
-                                    full_page=True)
+                    boxes.first.scroll_into_view_if_needed()
+                    page.screenshot(path=str(shots / "adaptive-page-1280x800-grid.png"))
                 for box, (start, _) in zip(boxes.all(), cells):
                     hit = _covers(start, track)
                     wanted = hit is not None and hit not in found
                     if wanted:
                         found.add(hit)
-                    if box.is_checked() != wanted:
-                        box.click()
+                    if box.is_checked() != wanted:  # its label covers the input: click that
+                        box.locator("xpath=ancestor::label[1]").click()
+                        page.wait_for_function("(b) => b.checked === " + str(wanted).lower(),
+                                               arg=box.element_handle())
                 page.get_by_role("button", name=re.compile(r"^Submit")).click()
                 pages_seen += 1
             elif "Hunt finished" in deck_caption(page):
@@ -141,4 +143,5 @@ def test_a_busy_sound_is_hunted_to_the_end_in_pages(busy_song, tmp_path):
     assert len(events) == len(found) >= 0.9 * len(track.starts_s)
     assert all(b - a >= track.sound_duration_s - EVENT_TOLERANCE_S
                for a, b in zip(events, events[1:])), "no two events of the sound overlap"
-    assert all(min(abs(e - s) for s in track.starts_s) <= EVENT_TOLERANCE_S for e in events)
+    errors = [min(abs(e - s) for s in track.starts_s) for e in events]
+    assert max(errors) <= EVENT_TOLERANCE_S, sorted(errors)[-5:]
