@@ -8,7 +8,8 @@ import dataclasses
 import json
 import sys
 
-from loopfind_core.research.evaluate import EvaluationReport, SoundResult, summarize_bands
+from loopfind_core.research.bands import summarize_bands
+from loopfind_core.research.evaluate import EvaluationReport, SoundResult
 from loopfind_core.research.reports import format_bands
 
 

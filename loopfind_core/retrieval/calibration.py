@@ -1,18 +1,19 @@
-"""How likely a proposed window is the sound: a calibrated probability for every proposal.
+"""How likely a window is the sound: a calibrated probability for every window of a hunt.
 
-A session knows more about a proposal than its similarity to the query: how it scores under
-the ``active`` rule next to the occurrences already confirmed, and how the hunt has gone so
+A session knows more about a window than its similarity to the query: how it scores under the
+``active`` rule next to the occurrences already confirmed, its rank among the windows still
+open, how much of it the confirmed windows cover, a loop's phase, and how the hunt has gone so
 far. :class:`MatchEvidence` gathers that; :class:`MatchModel`, a logistic model over it, turns
 it into the probability that the window is an occurrence. The model ships as
-``match_model.json`` beside this module, fitted by ``loopfind calibrate`` on hunts answered from
-the ground truth of the real-music corpus's *training* split (docs/results.md), never on the
-songs it is evaluated on.
+``match_model.json`` beside this module, fitted by ``loopfind calibrate`` on every window the
+hunts of the real-music corpus's *training* split could still propose, answered from its
+ground truth (docs/results.md), never on the songs it is evaluated on.
 
-The session uses it for the precision shown next to the auto-accept slider: the model's
-expected share of right windows among those auto-accept would take
-(:meth:`~loopfind_core.retrieval.session.RetrievalSession.precision_estimate`). Stopping a hunt
-by itself when the next window is unlikely was measured too and cost more recall than it saved
-answers (docs/results.md §8).
+Within a hunt the model is adapted to the user's own answers (:func:`adapt_model`,
+:class:`AdaptedModel`: a shift and a scale of its log-odds, the shipped model as their prior),
+which gives the chance shown for every window, the range shown with auto-accept's estimate,
+and the expected number of matches left that ends an adaptive review
+(:mod:`loopfind_core.retrieval.review`).
 """
 
 from __future__ import annotations

@@ -96,3 +96,34 @@ def test_batch_size_is_checked(tiny_dataset):
 
     with pytest.raises(SelectionError, match="batch"):
         evaluate_dataset(tiny_dataset, EvaluationConfig(batch=-1, jobs=1))
+
+
+def test_bands_pool_occurrences_and_count_every_window_judged():
+    from loopfind_core.research.bands import band_name, summarize_bands
+    from loopfind_core.research.evaluate import SoundResult
+
+    results = [  # 3 occurrences (2 to find), 40 occurrences (39 to find)
+        SoundResult("a", "House", "loop", "x", "mfcc", "active", 3, 1, 0.5, 6, 1.0, 0.0),
+        SoundResult("a", "House", "loop", "y", "mfcc", "active", 40, 1, 1.0, 50, 39.0, 1.0),
+    ]
+    assert (band_name(2), band_name(3), band_name(9), band_name(30)) == ("2-3", "2-3", "4-9",
+                                                                       "30+")
+    bands = {(b.category, b.band): b for b in summarize_bands(results)}
+    pooled = bands[("loop", "all")]
+    assert pooled.pooled_recall == pytest.approx(40 / 41)  # not the mean of 0.5 and 1.0
+    assert pooled.judgements_per_hunt == 28.0 and pooled.judged_per_found == pytest.approx(56 / 40)
+    assert bands[("loop", "2-3")].complete_share == 0.0
+    assert bands[("loop", "30+")].occurrences_to_find == 39
+
+
+def test_the_adaptive_review_reports_bands_and_the_chances_it_showed(tiny_dataset):
+    config = EvaluationConfig(features=("mfcc",), strategies=("active",), jobs=1,
+                              review="adaptive", patience=8)
+    report = evaluate_dataset(tiny_dataset, config)
+    assert {r.review for r in report.rows} == {"adaptive"}
+    assert all(s.shown and len(s.shown) == s.answers for s in report.sounds)
+    assert all(s.expected_left is not None for s in report.sounds)
+    assert any(b.band == "4-9" for b in report.bands)
+    assert report.estimates and all(0.0 <= e.observed <= 1.0 for e in report.estimates)
+    with pytest.raises(Exception, match="review must be one of"):
+        evaluate_dataset(tiny_dataset, EvaluationConfig(review="pages"))
