@@ -4,6 +4,7 @@ helpers that build them live in :mod:`testkit` (the scripts use them too)."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -73,3 +74,15 @@ def private_cache(tmp_path_factory):
         os.environ.pop("LOOPFIND_CACHE", None)
     else:
         os.environ["LOOPFIND_CACHE"] = previous
+
+
+_MAIN_AT_START = sys.modules.get("__main__")
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored():
+    """Streamlit's script runner (AppTest) makes the app script ``__main__`` and leaves it so:
+    a process a later test spawns would then run the app while it starts. Put pytest's back."""
+    yield
+    if _MAIN_AT_START is not None and sys.modules.get("__main__") is not _MAIN_AT_START:
+        sys.modules["__main__"] = _MAIN_AT_START

@@ -167,7 +167,10 @@ def peak_memory_growth_mb(
     child = context.Process(
         target=_peak_growth_child, args=(str(path), kind, device, checkpoint, queue)
     )
-    child.start()
+    from loopfind_core.base.worker import children_skip_the_main_script
+
+    with children_skip_the_main_script():  # never the parent's main script (e.g. app.py)
+        child.start()
     growth = queue.get(timeout=600)
     child.join()
     return float(growth)
