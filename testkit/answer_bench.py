@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .browser import (
+    answer_one_at_a_time,
     candidate_start_s,
     launch_chromium,
     open_page,
@@ -187,7 +188,8 @@ def start_hunt_in_browser(page, track: SessionTrack, patience: int) -> None:
     field_.fill(str(patience))
     field_.press("Tab")
     wait_idle(page, PAGE_TIMEOUT_MS)
-    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "Candidate 1 ·")
+    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "One at a time")
+    answer_one_at_a_time(page, PAGE_TIMEOUT_MS)
     wait_settled(page, PAGE_TIMEOUT_MS)
 
 

@@ -203,3 +203,12 @@ def browser_test_marks(*, slow: bool = True) -> list:
             reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)",
         ),
     ]
+
+
+def answer_one_at_a_time(page, timeout_ms: int = 120_000) -> None:
+    """After "Start hunt": choose the review "One at a time" (the app's default, Adaptive, may
+    show a page of likely windows first) and wait for the deck's first candidate."""
+    control = page.get_by_role("button", name="One at a time", exact=True).first
+    control.wait_for(timeout=timeout_ms)
+    control.click()
+    page.get_by_text(re.compile(r"Candidate \d+ ·")).first.wait_for(timeout=timeout_ms)

@@ -27,6 +27,7 @@ import soundfile as sf
 from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
 
 from .browser import (
+    answer_one_at_a_time,
     candidate_start_s,
     launch_chromium,
     open_page,
@@ -332,7 +333,8 @@ def drive_session(page, track: SessionTrack, max_answers: int, folder: Path,
     type_selection(page, track.query_start_s, track.sound_duration_s)
     started = stage("select", started)
     open_page(page, "Hunt")
-    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "Candidate 1 ·")
+    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "One at a time")
+    answer_one_at_a_time(page, PAGE_TIMEOUT_MS)
     wait_idle(page, PAGE_TIMEOUT_MS)
     started = stage("hunt_start", started)
     before_answers()
@@ -478,7 +480,8 @@ def hunt_first_candidate(page, track: SessionTrack) -> None:
     open_page(page, "Select")
     type_selection(page, track.query_start_s, track.sound_duration_s)
     open_page(page, "Hunt")
-    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "Candidate 1 ·")
+    click_until_shown(page, page.get_by_role("button", name="Start hunt"), "One at a time")
+    answer_one_at_a_time(page, PAGE_TIMEOUT_MS)
     wait_idle(page, PAGE_TIMEOUT_MS)
 
 

@@ -204,7 +204,17 @@ class ProtocolSession:
             field_ = self.find("number_input", "Patience")
             states.insert(0, self.state(field_.proto.id, int_value=patience))
         self.run(states=states)
+        self.choose_review("One at a time")  # the default, Adaptive, may show a page first
         self.deck()  # raises when no hunt is drawn
+
+    def choose_review(self, mode: str) -> None:
+        """Set the Hunt page's review control (a segmented control) to ``mode``."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        control = self.find("button_group")
+        state = WidgetState(id=control.proto.id)
+        state.string_array_value.data.append(mode)
+        self.run(states=[state])
 
     def deck(self) -> tuple[Element, dict]:
         """The answer deck last drawn and its data."""

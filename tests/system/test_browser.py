@@ -17,6 +17,7 @@ from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
 from testkit.browser import (
     CHROMIUM,
     REPO,
+    answer_one_at_a_time,
     candidate_start_s,
     drag_box,
     launch_chromium,
@@ -78,7 +79,7 @@ def test_hunt_a_demo_loop_in_chromium_and_export_json(demo_truth, tmp_path):
 
         open_page(page, "Hunt")
         page.get_by_role("button", name="Start hunt").click()
-        page.get_by_text("Candidate 1").first.wait_for(timeout=90_000)
+        answer_one_at_a_time(page, 90_000)
         wait_idle(page)
         shot(page, "3-hunt-start")
         unfound = list(demo_truth.occurrences[1:])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from testkit.browser import (
+    answer_one_at_a_time,
     browser_test_marks,
     candidate_start_s,
     deck_caption,
@@ -68,7 +69,7 @@ def test_answers_by_click_and_key_undo_done_and_export(tmp_path):
         page.get_by_text("Hunt this sound").first.wait_for()
         open_page(page, "Hunt")
         page.get_by_role("button", name="Start hunt").click()
-        page.get_by_text("Candidate 1 ·").first.wait_for()
+        answer_one_at_a_time(page)
         wait_settled(page)
 
         for name in ("Yes", "No", "Undo", "Done"):  # plain page elements, named for everyone

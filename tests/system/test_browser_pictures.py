@@ -22,6 +22,7 @@ from loopfind_core.corpus.demo import ensure_demo_track
 from testkit.audio import SR_HZ, planted_track
 from testkit.browser import (
     REPO,
+    answer_one_at_a_time,
     browser_test_marks,
     launch_chromium,
     open_page,
@@ -148,7 +149,7 @@ def test_the_sidebar_counts_follow_the_answers(page, demo):
     page.get_by_text("Hunt this sound").first.wait_for(timeout=60_000)
     open_page(page, "Hunt")
     page.get_by_role("button", name="Start hunt").first.click()
-    page.get_by_text("Candidate").first.wait_for(timeout=120_000)
+    answer_one_at_a_time(page, 120_000)
     wait_settled(page)
     sidebar_says = ("([count]) => new RegExp('Hunted: sound \\\\d+ \\\\(' + count + '\\\\)').test("
                     "document.querySelector('[data-testid=\"stSidebar\"]').innerText)")

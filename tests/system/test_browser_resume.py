@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from loopfind_core.interactive.workspace_store import valid_token
 from testkit.browser import (
     CANDIDATE_PATTERN,
+    answer_one_at_a_time,
     browser_test_marks,
     launch_chromium,
     open_page,
@@ -41,7 +42,7 @@ def start_hunt(page) -> None:
     wait_idle(page)
     open_page(page, "Hunt")
     page.get_by_role("button", name="Start hunt").click()
-    page.get_by_text("Candidate 1").first.wait_for(timeout=180_000)
+    answer_one_at_a_time(page, 180_000)
     wait_idle(page)
 
 
