@@ -208,7 +208,7 @@ def browser_test_marks(*, slow: bool = True) -> list:
 def answer_one_at_a_time(page, timeout_ms: int = 120_000) -> None:
     """After "Start hunt": choose the review "One at a time" (the app's default, Adaptive, may
     show a page of likely windows first) and wait for the deck's first candidate."""
-    control = page.get_by_role("button", name="One at a time", exact=True).first
+    control = page.get_by_text("One at a time", exact=True).first  # a segmented control's
     control.wait_for(timeout=timeout_ms)
     control.click()
     page.get_by_text(re.compile(r"Candidate \d+ ·")).first.wait_for(timeout=timeout_ms)
