@@ -105,6 +105,7 @@ def test_a_reload_keeps_the_hunt_and_a_new_tab_offers_it():
         assert all(row[0] == str(i) for i, row in enumerate(before[3]))
 
         page.reload()
+        answer_one_at_a_time(page, 180_000)  # the review control starts at its default again
         wait_for_app(page, "Candidate 4", timeout_ms=180_000)
         assert token_of(page) == token
         assert hunt_state(page) == before  # the same hunt, the same three answers
@@ -120,6 +121,7 @@ def test_a_reload_keeps_the_hunt_and_a_new_tab_offers_it():
         tab.get_by_role("button", name="Resume your last hunt").click()
         tab.get_by_text("Resume your last hunt?").wait_for(state="detached", timeout=60_000)
         open_page(tab, "Hunt")
+        answer_one_at_a_time(tab, 180_000)
         tab.get_by_text("Candidate 5").first.wait_for(timeout=180_000)
         wait_idle(tab)
         assert hunt_state(tab) == after and token_of(tab) == token
@@ -164,6 +166,7 @@ def test_a_hunt_survives_server_restarts_between_answers():
                 else:
                     where = urlsplit(page.url)
                     page.goto(f"{url}{where.path}?{where.query}")  # the same page and token
+                    answer_one_at_a_time(page, 180_000)  # the review control's default again
                     wait_for_app(page, f"Candidate {round_ + 1}", timeout_ms=180_000)
                     assert hunt_state(page) == states[-1]  # as it was when it stopped
                 answer(page, act)
@@ -174,6 +177,7 @@ def test_a_hunt_survives_server_restarts_between_answers():
         with running_app(env) as url:  # the third answer survives a restart too
             where = urlsplit(page.url)
             page.goto(f"{url}{where.path}?{where.query}")
+            answer_one_at_a_time(page, 180_000)
             wait_for_app(page, "Candidate 4", timeout_ms=180_000)
             assert hunt_state(page) == states[-1]
         browser.close()
