@@ -34,6 +34,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout_s: float,
+                 poll_s: float = 0.5) -> None:
+    """Wait until the server at ``url`` answers its health check.
+
+    Raises:
+        RuntimeError: the process ended, or ``timeout_s`` seconds passed (with its log's tail)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the app did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(poll_s)
+
+
 @contextmanager
 def running_app(env: dict[str, str] | None = None) -> Iterator[str]:
     """Start the app; yield its URL; stop it. The server's log goes to a temp file."""
@@ -48,17 +67,7 @@ def running_app(env: dict[str, str] | None = None) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+        wait_healthy(url, process, log_path, STARTUP_TIMEOUT_S)
         yield url
     finally:
         process.terminate()

@@ -532,13 +532,17 @@ class RetrievalSession(ChanceMixin, PlacementMixin):
         of one with :meth:`answer`, a longer one with :meth:`answer_batch`."""
         if self.propose() is None:
             return []
+        return list(self._per_state("page", self._page_now))  # asked several times a rerun
+
+    def _page_now(self) -> tuple[PageWindow, ...]:
         if not self.review.adaptive:
-            return [PageWindow(self.propose(), float(self.chances([self.propose()])[0]), False)]
+            first = self.propose()
+            return (PageWindow(first, float(self.chances([first])[0]), False),)
         windows = list(itertools.islice(self._windows_best_first(), self.review.max_page))
         chances = [float(p) for p in self.chances(windows)]
         n = page_length(chances, self.review)
         tick = self.review.tick_chance if n > 1 else math.inf
-        return [PageWindow(c, p, p >= tick) for c, p in zip(windows[:n], chances[:n])]
+        return tuple(PageWindow(c, p, p >= tick) for c, p in zip(windows[:n], chances[:n]))
 
 
 def query_window_frames(features: FeatureTrack, start_s: float,

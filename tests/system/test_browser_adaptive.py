@@ -29,7 +29,7 @@ from testkit.browser import (
     running_app,
     wait_settled,
 )
-from testkit.load import SessionTrack, download_json, upload
+from testkit.load import SessionTrack, download_json, type_selection, upload
 from testkit.tracker import write_busy_module
 
 pytestmark = browser_test_marks(slow=True)
@@ -91,12 +91,7 @@ def test_a_busy_sound_is_hunted_to_the_end_in_pages(busy_song, tmp_path):
         page.get_by_text("Beats found").first.wait_for(timeout=240_000)
         upload(page, track)
         open_page(page, "Select")
-        for label, value in (("Start (s)", track.query_start_s),
-                             ("Length (s)", track.sound_duration_s)):
-            page.get_by_label(label).fill(f"{value:.3f}")
-            page.get_by_label(label).press("Tab")
-        page.get_by_role("button", name="Use these times").click()
-        page.get_by_text("Hunt this sound").first.wait_for()
+        type_selection(page, track.query_start_s, track.sound_duration_s)
         open_page(page, "Hunt")
         page.get_by_role("button", name="Start hunt").click()
         page.get_by_text(re.compile("Candidate 1 ·|Is this the sound")).first.wait_for()

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 from loopfind_core.base.compile_cache import COMPLETE_NAME, compile_cache_tag
@@ -30,6 +28,7 @@ from testkit.browser import (
     open_page,
     running_app,
     wait_for_app,
+    wait_healthy,
     wait_idle,
 )
 from testkit.hostile_inputs import good_file
@@ -118,17 +117,7 @@ def test_the_first_visit_after_run_on_a_fresh_machine_compiles_nothing(tmp_path)
             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + RUN_START_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
-            time.sleep(1.0)
+        wait_healthy(url, process, log_path, RUN_START_TIMEOUT_S, poll_s=1.0)
         folder = compiled_root / compile_cache_tag()
         assert (folder / COMPLETE_NAME).is_file(), "compiled before the server started"
         output = log_path.read_text()
