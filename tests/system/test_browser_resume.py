@@ -76,8 +76,24 @@ def found_table(page, rows: int) -> list[list[str]]:
         ".map(r => Array.from(r.querySelectorAll('td')).map(c => c.textContent))")
 
 
-def hunt_state(page) -> tuple[str, str, str, list[list[str]]]:
-    """(the candidate's caption, Occurrences, Answers, the found table's rows)."""
+def hunt_state(page, settle_ms: int = 1500, timeout_ms: int = 60_000
+               ) -> tuple[str, str, str, list[list[str]]]:
+    """(the candidate's caption, Occurrences, Answers, the found table's rows), once two
+    readings ``settle_ms`` apart agree: the metrics are drawn before the table in the panel's
+    rerun, and the grid's accessible twin can lag its data, so one reading may mix states."""
+    reading = _hunt_reading(page)
+    for _ in range(max(1, timeout_ms // settle_ms)):
+        page.wait_for_timeout(settle_ms)
+        wait_idle(page)
+        again = _hunt_reading(page)
+        if again == reading:
+            return reading
+        reading = again
+    raise AssertionError(f"the hunt's state kept changing: last {reading}")
+
+
+def _hunt_reading(page) -> tuple[str, str, str, list[list[str]]]:
+    """One reading of :func:`hunt_state`."""
     caption = CANDIDATE_PATTERN.search(page.locator("body").inner_text())
     assert caption is not None, page.locator("body").inner_text()[-2000:]
     occurrences = metric(page, "Occurrences")
