@@ -11,13 +11,11 @@ No timing is asserted here (scripts/browser_bench.py measures it)."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
 
 import pytest
-import soundfile as sf
 
 from testkit.browser import (
     browser_test_marks,
@@ -29,6 +27,7 @@ from testkit.browser import (
     running_app,
     wait_settled,
 )
+from testkit.corpus_song import labelled_song, sound_track
 from testkit.load import SessionTrack, download_json, type_selection, upload
 from testkit.tracker import write_busy_module
 
@@ -36,26 +35,19 @@ pytestmark = browser_test_marks(slow=True)
 CELL_PATTERN = re.compile(r"(\d+):(\d+(?:\.\d+)?) · chance (\d+)%")
 MAX_LOOKS = 60  # pages and single answers: far more than the hunt needs
 EVENT_TOLERANCE_S = 0.02
+MAX_SECONDS = 300.0  # the corpus's cut; the song is shorter
 
 
 @pytest.fixture(scope="module")
-def busy_song(tmp_path_factory):
-    """The rendered song (WAV bytes) and its busiest labelled sample's occurrences."""
-    from loopfind_core.corpus.tracker import LabelSettings, label_song, render_song
-
+def busy_song(tmp_path_factory) -> SessionTrack:
+    """The rendered song and its busiest labelled sample's occurrences."""
     path = tmp_path_factory.mktemp("busy") / "busy.mod"
     write_busy_module(path)
-    renders = render_song(path)
-    sounds = label_song(renders.score, renders.mix, renders.stems, LabelSettings(), seed=0)
+    mix, sounds = labelled_song(path, "busy-song", MAX_SECONDS)
     busiest = max((s for s in sounds if s.category == "sample"),
                   key=lambda s: len(s.occurrences))
     assert len(busiest.occurrences) >= 20, "the kick is a busy sound"
-    out = io.BytesIO()
-    sf.write(out, renders.mix, 22050, format="WAV", subtype="PCM_16")
-    start, end = busiest.occurrences[0]
-    track = SessionTrack("busy-song.wav", out.getvalue(),
-                         tuple(a for a, _ in busiest.occurrences), end - start)
-    return track
+    return sound_track("busy-song.wav", mix, busiest.occurrences)
 
 
 def _covers(start_s: float, track: SessionTrack) -> int | None:
