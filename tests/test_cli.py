@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from loopfind_core.cli import build_parser, main
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.demo import ensure_demo_track
@@ -33,7 +35,7 @@ def test_cli_hunt_asks_and_understands_undo_and_done(planted_wav, tmp_path, monk
     monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
     out = tmp_path / "zap.csv"
     assert main(["hunt", str(planted_wav), "--start", "3.1", "--duration", "0.6",
-                 "--features", "mfcc", "--out", str(out)]) == 0
+                 "--features", "mfcc", "--review", "one", "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 2  # the query and the one kept "yes" (undo took the first back)
     assert "answer with" in capsys.readouterr().out
@@ -192,3 +194,64 @@ def test_cli_hunt_at_the_end_of_stdin_stops_with_a_message(planted_wav, monkeypa
                  "--features", "mfcc"]) == 2
     err = capsys.readouterr().err
     assert "--answers-from" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def busy_dataset(tmp_path_factory):
+    """A dataset of one song of the real corpus's kind (a tracker module whose kick plays
+    80 times), rendered and labelled as the corpus is: (folder, the kick's truth)."""
+    import soundfile as sf
+
+    from loopfind_core.corpus.dataset import Annotation, write_annotations
+    from testkit.corpus_song import labelled_song
+    from testkit.tracker import write_busy_module
+
+    folder = tmp_path_factory.mktemp("busy")
+    write_busy_module(folder / "busy.mod")
+    mix, sounds = labelled_song(folder / "busy.mod", "busy", 300.0)
+    sf.write(folder / "busy.wav", mix, 22050)
+    write_annotations(folder / "annotations.csv", [
+        Annotation("busy.wav", "Tracker", s.category, s.sound, a, b)
+        for s in sounds for a, b in s.occurrences])
+    kick = max((s for s in read_dataset(folder).sounds() if s.category == "sample"),
+               key=lambda s: len(s.occurrences))
+    return folder, kick
+
+
+def test_cli_hunt_reviews_a_busy_sound_in_pages_and_stops_when_none_is_left(busy_dataset,
+                                                                           tmp_path, capsys):
+    folder, kick = busy_dataset
+    out = tmp_path / "kick.csv"
+    query = kick.occurrences[0]
+    assert main(["hunt", str(folder / "busy.wav"), "--start", str(query.start_s),
+                 "--duration", str(query.duration_s), "--answers-from", str(folder),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "page of " in printed and "(chance " in printed  # pages while matches are dense
+    assert "Probably none left" in printed.splitlines()[-3]  # the last answer's summary
+    starts = [float(r["start"]) for r in csv.DictReader(out.open())]
+    truth = [o.start_s for o in kick.occurrences]
+    found = {min(range(len(truth)), key=lambda i: abs(truth[i] - s)) for s in starts}
+    assert len(found) == len(starts) >= 0.9 * len(truth)  # one event per occurrence
+
+
+def test_cli_hunt_asks_a_page_keeps_its_ticks_or_flips_them(busy_dataset, tmp_path,
+                                                           monkeypatch, capsys):
+    folder, kick = busy_dataset
+    replies = iter(["x", "1 99", "1", "d"])  # two mistakes, then untick the first, then done
+    asked: list[str] = []
+    monkeypatch.setattr("builtins.input",
+                        lambda prompt: asked.append(prompt) or next(replies))
+    out = tmp_path / "kick.csv"
+    query = kick.occurrences[0]
+    assert main(["hunt", str(folder / "busy.wav"), "--start", str(query.start_s),
+                 "--duration", str(query.duration_s), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert asked[0].startswith("Enter or [y] keeps the ticks")  # a dense sound starts in pages
+    assert "answer with Enter" in printed and "numbers from 1 to 12" in printed
+    page = printed.split("page of ", 1)[1]
+    ticked = page.count("[x]", 0, page.index("answer with"))  # as first shown
+    first = float(page.split(" 1. at ", 1)[1].split(" s", 1)[0])
+    starts = [float(r["start"]) for r in csv.DictReader(out.open())]
+    assert ticked > 1 and len(starts) == 1 + ticked - 1  # the query, the ticks but the first
+    assert all(abs(s - first) > 0.05 for s in starts)

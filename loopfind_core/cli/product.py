@@ -19,6 +19,7 @@ log = logging.getLogger("loopfind_core")
 
 
 HUNT_KEYS = "[y]es / [n]o / [u]ndo / [d]one"
+PAGE_KEYS = "Enter or [y] keeps the ticks / numbers flip them (2 5) / [u]ndo / [d]one"
 
 
 NO_INPUT = ("No answers can be asked: standard input is closed or not readable. Answer "
@@ -53,6 +54,83 @@ def _ask(session, prompt: str) -> None:
         session.finish()
     else:
         print(f"answer with {HUNT_KEYS}")
+
+
+def _ask_page(session, page, labels: list[str]) -> None:
+    """One interactive page: Enter (or y) records the ticks as shown, numbers flip those
+    windows first (``2 5``), u undoes the last answer, d finishes the hunt.
+
+    Raises:
+        ConfigurationError: standard input ended before an answer."""
+    ticks = [window.ticked for window in page]
+    for number, (label, tick) in enumerate(zip(labels, ticks), start=1):
+        print(f"  [{'x' if tick else ' '}] {number:2d}. {label}")
+    try:
+        reply = input(f"{PAGE_KEYS}? ").strip().lower()
+    except (EOFError, RuntimeError, OSError, ValueError):
+        print()
+        raise ConfigurationError(NO_INPUT) from None
+    if reply == "u":
+        session.undo()
+        return
+    if reply == "d":
+        session.finish()
+        return
+    try:
+        flips = {int(word) for word in reply.replace(",", " ").split() if reply != "y"}
+    except ValueError:
+        print(f"answer with {PAGE_KEYS}")
+        return
+    if not flips <= set(range(1, len(page) + 1)):
+        print(f"numbers from 1 to {len(page)}, or {PAGE_KEYS}")
+        return
+    session.answer_batch([(w.candidate, tick != (n in flips))
+                          for n, (w, tick) in enumerate(zip(page, ticks), start=1)])
+
+
+def _next_windows(session, pages: bool) -> list:
+    """What to show next: the session's page (:meth:`RetrievalSession.next_page`), or with
+    ``pages`` off its one pending proposal."""
+    from loopfind_core.retrieval.review import PageWindow
+
+    if pages:
+        return session.next_page()
+    candidate = session.propose()
+    return [] if candidate is None else [
+        PageWindow(candidate, session.match_probability(candidate), False)]
+
+
+def review_hunt(session, label_of, judge=None, pages: bool = True) -> None:
+    """Run a hunt to its end as its review says (:meth:`RetrievalSession.next_page`): one
+    window at a time, or a page of likely windows at once (ticked where very likely; never
+    with ``pages`` off), with what is left after each answer. ``label_of(candidate)`` says
+    where a window lies; ``judge(candidate)`` answers it from a ground truth (None: ask on
+    the terminal)."""
+    from loopfind_core.retrieval.review import left_text
+
+    while page := _next_windows(session, pages):
+        numbered = answered = len(session.history) + 1
+        labels = [f"{label_of(w.candidate)} (chance {w.chance:.0%})" for w in page]
+        if len(page) == 1:
+            prompt = f"candidate {numbered}: {labels[0]}"
+            if judge is None:
+                _ask(session, prompt)
+            else:
+                yes = judge(page[0].candidate)
+                print(f"{prompt}: {'yes' if yes else 'no'}")
+                session.answer(yes)
+        else:
+            print(f"page of {len(page)} likely windows (candidates {numbered}–"
+                  f"{numbered + len(page) - 1}):")
+            if judge is None:
+                _ask_page(session, page, labels)
+            else:
+                decisions = [(w.candidate, judge(w.candidate)) for w in page]
+                for number, (label, (_, yes)) in enumerate(zip(labels, decisions), start=1):
+                    print(f"  {number:2d}. {label}: {'yes' if yes else 'no'}")
+                session.answer_batch(decisions)
+        if len(session.history) + 1 != answered or session.finished:
+            print(f"  {left_text(session)}")
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -223,16 +301,14 @@ def _hunt_library(args: argparse.Namespace) -> int:
                 if hunt.shortlist else f"all {len(manifest['tracks'])} indexed tracks")
     print(f"hunting {args.duration:.2f} s from {args.start:.2f} s of {args.track} across "
           f"{searched} ({manifest['kind']})")
-    while (candidate := session.propose()) is not None:
+    def label_of(candidate) -> str:
         name, at_s = hunt.location(candidate)
-        prompt = (f"candidate {len(session.history) + 1}: {name} at {at_s:8.2f} s "
-                  f"(similarity {session.confidence(candidate):.0%})")
-        if truth is None:
-            _ask(session, prompt)
-            continue
-        yes = truth.answer(name, at_s, candidate.duration_s)
-        print(f"{prompt}: {'yes' if yes else 'no'}")
-        session.answer(yes)
+        return f"{name} at {at_s:8.2f} s"
+
+    def judge(candidate) -> bool:
+        return truth.answer(*hunt.location(candidate), candidate.duration_s)
+
+    review_hunt(session, label_of, None if truth is None else judge, args.review == "adaptive")
     for event in hunt.events():
         print(f"{event.track}\t{event.start_s:.3f}\t{event.end_s:.3f}")
     _write_library_exports(args, hunt, formats)
@@ -278,16 +354,13 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     print(f"hunting {hunt.sound!r}: {workspace.selection.duration_s:.2f} s from "
           f"{workspace.selection.start_s:.2f} s, {hunt.kind}/{hunt.strategy}, patience "
           f"{session.patience}")
-    while (candidate := session.propose()) is not None:
-        prompt = (f"candidate {len(session.history) + 1} at {candidate.start_s:8.2f} s "
-                  f"(similarity {session.confidence(candidate):.0%})")
-        if not matched:
-            _ask(session, prompt)
-            continue
+    def judge(candidate) -> bool:
         hit = matching_occurrence(candidate, matched[0].occurrences, unfound, needed_s)
         unfound.discard(hit)
-        print(f"{prompt}: {'yes' if hit is not None else 'no'}")
-        session.answer(hit is not None)
+        return hit is not None
+
+    review_hunt(session, lambda c: f"at {c.start_s:8.2f} s", judge if matched else None,
+                args.review == "adaptive")
     events = workspace.events()
     print(f"{len(events)} occurrences (the query included): "
           + ", ".join(f"{e.start_s:.2f}" for e in events))
@@ -349,6 +422,11 @@ def add_product_commands(commands: argparse._SubParsersAction) -> None:
                       help="the paper's raw features (default: whitened per track)")
     hunt.add_argument("--patience", type=int, default=None,
                       help="rejections allowed (default: the app's, 5)")
+    hunt.add_argument("--review", choices=("adaptive", "one"), default="adaptive",
+                      help="adaptive (default, as the Hunt page): a page of the likely windows "
+                           "while matches are dense, one at a time while they are rare; one: "
+                           "always one candidate at a time. Both stop when probably none is "
+                           "left or after the patience's 'no' in a row")
     hunt.add_argument("--name", default="", help="the sound's name in the exports")
     hunt.add_argument("--out", type=Path, nargs="*", default=[],
                       help="export files; the format follows the extension: .csv, .json "

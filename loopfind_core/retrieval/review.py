@@ -79,3 +79,19 @@ def page_length(chances: list[float], policy: ReviewPolicy) -> int:
             break
         run += 1
     return max(1, run)
+
+
+def left_text(session) -> str:
+    """What is left of a hunt (a :class:`~.session.RetrievalSession`), in words: under an
+    adaptive review how many more matches are likely (the sum of the chances of every window
+    not judged yet, with its 90 % range) and the 'no' left in a row; otherwise the patience
+    left. What the Hunt page and ``hunt`` show."""
+    policy = session.review
+    if not policy.adaptive:
+        return f"Patience: {session.patience_left} of {session.patience} ‘no’ left"
+    expected, low, high = session.expected_matches()
+    patience = f"{session.patience_left} of {session.patience} ‘no’ in a row left"
+    if expected < policy.stop_below_expected:
+        return f"Probably none left · {patience}"
+    spread = f" ({low:.0f}–{high:.0f})" if round(low) != round(high) else ""
+    return f"About {expected:.0f} more likely{spread} · {patience}"
