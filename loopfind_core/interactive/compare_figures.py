@@ -105,11 +105,13 @@ def judged_distance_figure(comparison: Comparison, whitened: bool,
         fig.update_yaxes(range=[0, CURVE_CEILING], nticks=4, row=row, col=1)
     fig.update_xaxes(range=[low, high])
     fig.update_xaxes(title_text="time (s)", row=len(results), col=1)
-    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0,
-                              "xanchor": "right"}, font={"size": FONT_SIZE},
-                      margin={"t": 60})
     fig.update_annotations(font_size=FONT_SIZE)
-    return _style(fig, 80 + height_per_kind * max(1, len(results)))
+    _style(fig, 80 + height_per_kind * max(1, len(results)))
+    # above the first row, from its left edge (anchored on the right, the legend would sit
+    # left of the plots and plotly would widen the left margin to make room for it)
+    return fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom",
+                                     "x": 0.0, "xanchor": "left"},
+                             font={"size": FONT_SIZE}, margin={"t": 60})
 
 
 def rank_figure(comparison: Comparison, whitened: bool, height: int = 380) -> go.Figure:
