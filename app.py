@@ -1,8 +1,12 @@
 """Loopfind: find every occurrence of a sound in a track. ``streamlit run app.py``.
 
-Pages (``pages/``) only lay out; what they share — the per-session workspace and the caches,
-the hunt panel, the library — is in ``loopfind_app/``, and every computation is a call into
-``loopfind_core``.
+Pages (``pages/``) lay out; what they share — the per-session workspace and the caches, the
+hunt panel, the library — is in ``loopfind_app/``. The analysis is ``loopfind_core``'s, run in
+worker processes (``loopfind_app/analysis.py``: decoding, features, beats, spectrograms,
+discovery, library builds); the hunts (window searches, sessions, answers) run in the server,
+also in ``loopfind_core``. The only signal processing in ``loopfind_app`` is for looking and
+listening: excerpts of cached features and audio for the pictures and players, and a candidate
+clip's softer lead-in (``loopfind_app/state.py``); the rest of it is state, caches and layout.
 """
 
 from __future__ import annotations

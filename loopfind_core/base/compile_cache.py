@@ -7,8 +7,8 @@ beside librosa's sources (``site-packages/librosa/__pycache__``). Processes that
 at the same time overwrite each other's files and leave an index that points at the wrong
 machine code: every later process that loads it dies with a segmentation fault (numba issue
 10128). Measured here (docs/reliability.md, "Crash containment and the compile cache"): the
-log-mel and MFCC path alone compiles 12 cached kernel families, the beat tracker 4 more, so
-replacing only the beat tracker would not remove the risk.
+log-mel and MFCC path alone compiles several cached kernel families and the beat tracker more,
+so replacing only the beat tracker would not remove the risk.
 
 So Loopfind owns the cache:
 

@@ -43,7 +43,7 @@ FEATURE_PARAMETERS = {  # what the encoder's input must be computed with
     "n_mels": N_MELS, "scale": "power_to_db(ref=1.0, top_db=80)",
 }
 INFERENCE_CHUNK_FRAMES = 8192  # frames per forward pass at inference: bounds memory on long tracks
-MAX_CHECKPOINT_BYTES = 64 << 20  # a real encoder is ~1 MB; anything this large is not ours
+MAX_CHECKPOINT_BYTES = 64 << 20  # far above any shipped checkpoint's size; this large is not ours
 MAX_ENCODER_PARAMETERS = MAX_CHECKPOINT_BYTES // 4  # float32 weights the largest file could hold
 MAX_ENCODER_LAYERS = 64  # far deeper than the paper's 5
 MAX_RECEPTIVE_FIELD_FRAMES = 4096  # ≈ 95 s of context per output frame: far beyond any loop

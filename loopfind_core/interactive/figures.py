@@ -210,8 +210,9 @@ def _region_label(start_s: float, text: str) -> dict:
 def timeline_figure(envelope: Envelope, marks: TimelineMarks, height: int = 200) -> go.Figure:
     """The waveform with the query, found, rejected and current candidate windows marked.
 
-    The bands go into the layout in one call: adding them one by one (``add_vrect``) costs
-    ~10 ms each, which a hunt with many answers pays on every answer (docs/results.md §7)."""
+    The bands go into the layout in one call: adding them one by one (``add_vrect``)
+    re-validates the layout each time, a cost that grows with the answers and that a hunt pays
+    on every answer (measured in docs/results.md §7)."""
     shapes = [_region_shape(start, end, COLORS["truth"], dash=True) for start, end in marks.truth]
     shapes.append(_region_shape(*marks.query, COLORS["query"]))
     shapes += [_region_shape(start, end, COLORS["found"], dash=(start, end) in marks.automatic)

@@ -6,7 +6,8 @@ cannot fill the server's disk.
 
 1. the uploads this workspace kept earlier (in this server's run) that no other workspace
    names are deleted: a workspace keeps one track, the one it works on, not every file it was
-   ever given (before, each stayed an hour as an orphan: 10 five-minute uploads kept 515 MB);
+   ever given (before, each stayed an hour as an orphan: docs/reliability.md, "Bounded
+   memory and disk");
 2. the workspace's uploads must fit :data:`WORKSPACE_QUOTA_BYTES`
    (``$LOOPFIND_WORKSPACE_UPLOAD_QUOTA_MB``);
 3. all kept uploads must fit :data:`TOTAL_QUOTA_BYTES` (``$LOOPFIND_UPLOADS_QUOTA_MB``): the

@@ -11,8 +11,9 @@ from loopfind_core.base.disk import disk_errors, remove_leftovers
 from loopfind_core.base.progress import ProgressCallback, no_progress
 from loopfind_core.corpus.demo import demo_corpus_dir, ensure_demo_corpus
 
-DEMO_LIBRARY_JOBS = 2  # extraction processes: each loads the encoder (~0.5 GB); one per core
-# would take a 16-core server to ~13 GB while the demo library is built
+DEMO_LIBRARY_JOBS = 2  # extraction processes: each loads torch and the encoder (its memory:
+# docs/results.md §3.1); one per core would multiply that by the cores while the demo library
+# is built
 
 
 def demo_library_dir(kind: str) -> Path:

@@ -2,9 +2,9 @@
 
 An exact hunt across a library (:mod:`loopfind_core.library.hunt`) computes a full distance profile
 over every indexed frame for every answer: fine for tens of tracks, hopeless for a thousand
-(about 47 s per proposal and 36 GB, docs/results.md §6.4). This module finds, in milliseconds,
-the few tracks where the query's sound most likely occurs; the exact search then runs on those
-tracks only (a *shortlist*).
+(its time and memory extrapolated to a thousand tracks: docs/results.md §6.4). This module
+finds, with one faiss lookup per query block, the few tracks where the query's sound most
+likely occurs; the exact search then runs on those tracks only (a *shortlist*).
 
 How it works (audio-fingerprint-style offset voting, over learned or hand-made features):
 
@@ -61,7 +61,7 @@ BLOCK_FRAMES = 8  # frames per block: 186 ms at 43.07 frames/s, shorter than any
 BLOCK_ID_BITS = 24  # a faiss id is track id << 24 | block: 16.7 M blocks (36 days) per track
 VECTORS_PREFIX = "vectors-"  # vectors-<generation>.faiss
 LEGACY_VECTOR_FILES = ("vectors.faiss", "vectors.json")  # the first layout's, sequential ids
-IVF_MIN_BLOCKS = 200_000  # below this an exact flat index is fast enough (< 50 ms a query)
+IVF_MIN_BLOCKS = 200_000  # up to this many blocks the index is exact, Flat (docs/results.md §3.1)
 TRAINING_BLOCKS_PER_LIST = 64  # k-means training points per inverted list
 REBUILD_GROWTH = 2.0  # retrain an IVF index once the library is this many times larger/smaller
 NPROBE = 24  # inverted lists visited per query block
@@ -103,8 +103,8 @@ def index_factory_for(n_blocks: int, n_dims: int) -> str:
     """The faiss index description for ``n_blocks`` vectors of ``n_dims``: exact when that is
     cheap enough, else an inverted file of √n lists (each query visits :data:`NPROBE`) holding
     product-quantised codes of one byte per 4 dimensions (8-bit scalar codes when the
-    dimensions do not split in fours). At 1.6 M blocks of 128 dimensions the codes take 65 MB
-    where exact vectors take 841 MB, and list as many of the right tracks (docs/results.md
+    dimensions do not split in fours). The codes take a small fraction of the exact vectors'
+    memory and list nearly as many of the right tracks (sizes and coverage: docs/results.md
     §6.4)."""
     if n_blocks < IVF_MIN_BLOCKS:
         return "Flat"

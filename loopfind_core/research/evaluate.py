@@ -434,14 +434,17 @@ def _check_config(config: EvaluationConfig) -> None:
                 f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}."
             )
     if not isinstance(config.batch, int) or not 0 <= config.batch <= MAX_BATCH:
-        raise SelectionError(f"batch must be a whole number from 0 (off) to {MAX_BATCH}.")
+        raise SelectionError(
+            f"batch must be a whole number from 0 (off) to {MAX_BATCH}, not {config.batch!r}.")
     if config.review not in REVIEWS:
         raise SelectionError(f"review must be one of {', '.join(REVIEWS)}, not "
                              f"{config.review!r}.")
     if config.queries not in QUERY_MODES:
-        raise SelectionError(f"queries must be one of {', '.join(QUERY_MODES)}.")
+        raise SelectionError(
+            f"queries must be one of {', '.join(QUERY_MODES)}, not {config.queries!r}.")
     if not config.features or not config.strategies:
-        raise SelectionError("Give at least one feature kind and one strategy.")
+        raise SelectionError("Give at least one feature kind and one strategy, not features "
+                             f"{config.features!r} and strategies {config.strategies!r}.")
     speed_factors(config.speed_variants)  # refuse bad variants before any audio is read
 
 

@@ -3,11 +3,11 @@
 :class:`ResearchSession` is a :class:`~loopfind_core.retrieval.session.RetrievalSession` with
 two extra knobs that ``evaluate`` can still turn on:
 
-- ``beat_prior`` λ ≥ 0 (§6.2, commit 5d9d4d4's series; 0 = off): every score gets
+- ``beat_prior`` λ ≥ 0 (docs/results.md §6.1; 0 = off): every score gets
   + λ · s · (2·Δφ)², where Δφ ∈ [0, ½] is how far the window's start lies from the query's phase
   on the beat grid (in beats, wrapped) and s the query's median distance — loops and samples in
   electronic music recur at the same beat phase. It did not win on both categories.
-- ``speed_variants`` (§6.6, commit ac2f3a8; () = off), e.g. (−6, −3, 3, 6) percent: the query
+- ``speed_variants`` (docs/results.md §6.6; () = off), e.g. (−6, −3, 3, 6) percent: the query
   is matched also as it would sound that much faster or slower, and the closest variant counts
   (:func:`variant_profile`); confirmed occurrences, which carry their own speed, are matched as
   they are. No gain on normal or stressed corpora.
@@ -45,7 +45,8 @@ def speed_factors(speed_variants_percent: Sequence[float]) -> tuple[float, ...]:
     try:
         percents = sorted({float(p) for p in speed_variants_percent} - {0.0})
     except (TypeError, ValueError):
-        raise SelectionError("Speed variants must be numbers of percent, e.g. -6,-3,3,6.") from None
+        raise SelectionError("Speed variants must be numbers of percent, e.g. -6,-3,3,6, not "
+                             f"{speed_variants_percent!r}.") from None
     for p in percents:
         if not (math.isfinite(p) and abs(p) <= MAX_SPEED_VARIANT_PERCENT):
             raise SelectionError(

@@ -105,8 +105,8 @@ class WindowSearch:
         """The window at ``start_frame`` as it would be heard played ``speed`` times as fast,
         shape (L, n_dims): frame k is the track's frame nearest to start + k·speed (past the
         last frame: the last frame). Frames are picked, not interpolated: averaging
-        neighbours would blur the template toward every window (measured: −0.06 recall on
-        loops, docs/results.md §6.6). Works for any feature kind, whitened or not."""
+        neighbours would blur the template toward every window (it cost loops recall:
+        docs/results.md §6.6). Works for any feature kind, whitened or not."""
         self._check_start(start_frame)
         n_frames = self._frames.shape[0]
         positions = start_frame + speed * torch.arange(

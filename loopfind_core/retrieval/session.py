@@ -57,7 +57,7 @@ STRATEGIES = ("naive", "active")
 DEFAULT_PATIENCE = 5  # the paper's setting (§IV)
 MAX_PATIENCE = 1000
 # γ in the active rule: how hard rejected windows push candidates away. Chosen on a generated
-# tuning corpus that is not the evaluation corpus (docs/results.md): recall rises from γ = 0 to a
+# tuning corpus that is not the evaluation corpus (docs/results.md §2): recall rises from γ = 0 to a
 # plateau at 0.75–0.9 and falls past 1, where the score stops being a distance to a template.
 NEGATIVE_WEIGHT = 0.75
 AUTO_CHUNK = 16  # windows whose chances auto-accept computes at once
@@ -144,7 +144,8 @@ class RetrievalSession(ChanceMixin, PlacementMixin):
                 f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."
             )
         if not isinstance(patience, int) or not 1 <= patience <= MAX_PATIENCE:
-            raise SelectionError(f"Patience must be a whole number from 1 to {MAX_PATIENCE}.")
+            raise SelectionError(
+                f"Patience must be a whole number from 1 to {MAX_PATIENCE}, not {patience!r}.")
         if not 0.0 <= negative_weight <= 1.0:
             raise SelectionError(f"negative_weight must be from 0 to 1, not {negative_weight}.")
         self.strategy = strategy
@@ -157,7 +158,9 @@ class RetrievalSession(ChanceMixin, PlacementMixin):
         self._valid = None
         if valid_starts is not None:
             if len(valid_starts) != search.n_starts:
-                raise SelectionError("valid_starts must have one entry per window start.")
+                raise SelectionError(
+                    f"valid_starts must have one entry per window start ({search.n_starts}), "
+                    f"not {len(valid_starts)}.")
             self._valid = torch.as_tensor(np.asarray(valid_starts, dtype=bool),
                                           device=search.device)
         self.review = review
@@ -556,10 +559,12 @@ def query_window_frames(features: FeatureTrack, start_s: float,
         start_s, duration_s = float(start_s), float(duration_s)
     except (TypeError, ValueError):
         raise SelectionError(
-            "The selection's start and duration must be numbers of seconds."
+            "The selection's start and duration must be numbers of seconds, not "
+            f"{start_s!r} and {duration_s!r}."
         ) from None
     if not (math.isfinite(start_s) and math.isfinite(duration_s)):
-        raise SelectionError("The selection's start and duration must be finite numbers.")
+        raise SelectionError("The selection's start and duration must be finite numbers of "
+                             f"seconds, not {start_s} and {duration_s}.")
     track_s = features.duration_s
     if duration_s <= 0:
         raise SelectionError(

@@ -53,6 +53,11 @@ class TrainConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def check(self) -> None:
+        """Refuse a configuration no run can use.
+
+        Raises:
+            ConfigurationError: naming the first bad field, its value and what is allowed.
+        """
         unknown = [x for x in self.losses if x not in LOSSES]
         unknown += [x for x in self.augmentations if x not in AUGMENTATIONS]
         if unknown:
@@ -61,21 +66,24 @@ class TrainConfig:
                 f"{', '.join(LOSSES)}; augmentations: {', '.join(AUGMENTATIONS)}."
             )
         if self.ae_input not in AE_INPUTS:
-            raise ConfigurationError(f"ae_input must be one of {', '.join(AE_INPUTS)}.")
-        if self.iters < 0 or self.batch < 1 or self.excerpt_frames < 8:
-            raise ConfigurationError("iters must be ≥ 0, batch ≥ 1 and excerpt_frames ≥ 8.")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigurationError("ema (α) must be in [0, 1).")
-        if not 0.0 <= self.repeat_share <= 1.0:
-            raise ConfigurationError("repeat_share must be in [0, 1].")
-        if not all(0.0 <= x <= 1.0 for x in (self.stems_share, self.stems_other_song,
-                                              self.stems_single)):
             raise ConfigurationError(
-                "stems_share, stems_other_song and stems_single must be in [0, 1].")
-        if not self.temperature > 0.0:
-            raise ConfigurationError("temperature must be > 0.")
+                f"ae_input must be one of {', '.join(AE_INPUTS)}, not {self.ae_input!r}.")
         if self.contrastive_on not in CONTRASTIVE_ON:
-            raise ConfigurationError(f"contrastive_on must be one of {', '.join(CONTRASTIVE_ON)}.")
+            raise ConfigurationError(f"contrastive_on must be one of {', '.join(CONTRASTIVE_ON)}, "
+                                     f"not {self.contrastive_on!r}.")
+        for name, allowed, ok in (
+            ("iters", "≥ 0", self.iters >= 0),
+            ("batch", "≥ 1", self.batch >= 1),
+            ("excerpt_frames", "≥ 8", self.excerpt_frames >= 8),
+            ("ema", "in [0, 1)", 0.0 <= self.ema < 1.0),
+            ("repeat_share", "in [0, 1]", 0.0 <= self.repeat_share <= 1.0),
+            ("stems_share", "in [0, 1]", 0.0 <= self.stems_share <= 1.0),
+            ("stems_other_song", "in [0, 1]", 0.0 <= self.stems_other_song <= 1.0),
+            ("stems_single", "in [0, 1]", 0.0 <= self.stems_single <= 1.0),
+            ("temperature", "> 0", self.temperature > 0.0),
+        ):
+            if not ok:
+                raise ConfigurationError(f"{name} must be {allowed}, not {getattr(self, name)!r}.")
 
 
 def with_overrides(config: TrainConfig, **changes) -> TrainConfig:

@@ -32,7 +32,6 @@ XMP_NAME_SIZE = 64
 XMP_MAX_CHANNELS = 64
 XMP_MAX_MOD_LENGTH = 256
 XMP_FORMAT_MONO = 1 << 2
-XMP_END = 1
 XMP_KEY_OFF = 0x81  # note numbers from here on are key off, cut and fade, not notes
 EVENT_FIELDS = ("note", "ins", "vol", "fxt", "fxp", "f2t", "f2p", "flag")
 

@@ -60,10 +60,6 @@ SOURCES: tuple[Source, ...] = (  # Debian 12 (bookworm) packages that ship track
 )
 
 
-def source_names() -> tuple[str, ...]:
-    return tuple(s.package for s in SOURCES)
-
-
 def select_sources(names: tuple[str, ...] | None = None) -> tuple[Source, ...]:
     """The sources named (all by default).
 
