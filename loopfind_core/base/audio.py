@@ -207,7 +207,8 @@ def _seek_back(handle: sf.SoundFile, frame: int) -> bool:
 def _to_mono(frames: np.ndarray) -> np.ndarray:
     """(frames, channels) → (frames,), the mean of the channels.
 
-    Summed channel by channel: numpy's reduction along a short last axis is ~10× slower.
+    Summed channel by channel: numpy's reduction along a short last axis is many times slower
+    (docs/results.md §3.1).
     """
     mono = np.array(frames[:, 0], dtype=np.float32)  # a contiguous copy
     for channel in range(1, frames.shape[1]):
@@ -340,9 +341,9 @@ OGG_BLOCK_FRAMES = 4096  # libvorbis alloca()s per write call: one huge write ca
 
 def ogg_vorbis_bytes(audio: Audio) -> bytes:
     """``audio`` as an Ogg Vorbis file (mono, at its own rate ``audio.sr_hz``), for browsers and
-    game packages: ~2 MB for 6 minutes where a WAV takes 16 MB. Vorbis adds no delay: sample
-    ``n`` of the file is sample ``n`` of the track, so event times hold as they are. The bytes
-    differ between runs (Ogg picks a random stream serial number)."""
+    game packages: a fraction of a 16-bit WAV's size (docs/results.md §3.1). Vorbis adds no
+    delay: sample ``n`` of the file is sample ``n`` of the track, so event times hold as they
+    are. The bytes differ between runs (Ogg picks a random stream serial number)."""
     out = io.BytesIO()
     with sf.SoundFile(out, "w", samplerate=audio.sr_hz, channels=1, format="OGG",
                       subtype="VORBIS") as handle:
