@@ -88,3 +88,37 @@ def test_speed_variants_name_the_bad_value(variants, shown, allowed):
     with pytest.raises(SelectionError) as error:
         speed_factors(variants)
     said(error, shown, allowed)
+
+
+def test_the_workspace_names_a_bad_selection_and_latency_offset(planted_wav):
+    from loopfind_core.base.audio import load_audio
+    from loopfind_core.interactive.workspace import Workspace
+
+    ws = Workspace(load_audio(planted_wav))
+    with pytest.raises(SelectionError) as error:
+        ws.select("soon", 1.0)
+    said(error, "'soon'", "numbers of seconds")
+    with pytest.raises(SelectionError) as error:
+        ws.set_latency_offset("late")
+    said(error, "'late'", "milliseconds")
+
+
+def test_a_residual_encoder_names_its_channels_and_mel_bins():
+    from loopfind_core.base.errors import CheckpointError
+    from loopfind_core.features.encoder import Encoder, EncoderConfig
+
+    with pytest.raises(CheckpointError) as error:
+        Encoder(EncoderConfig(residual=True, channels=7))
+    said(error, "7 channels", "mel bins")
+
+
+def test_a_match_model_file_with_bad_weights_names_them(tmp_path):
+    import json
+
+    from loopfind_core.retrieval.calibration import EVIDENCE_NAMES, load_match_model
+
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"evidence": list(EVIDENCE_NAMES), "weights": [1.0, 2.0]}))
+    with pytest.raises(ConfigurationError) as error:
+        load_match_model(path)
+    said(error, "[1.0, 2.0]", f"{len(EVIDENCE_NAMES)} finite numbers")

@@ -95,7 +95,8 @@ class Encoder(nn.Module):
     def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
         if config.residual and config.channels != config.n_mels:
-            raise CheckpointError("A residual encoder needs as many channels as mel bins.")
+            raise CheckpointError("A residual encoder needs as many channels as mel bins: "
+                                  f"{config.channels} channels, {config.n_mels} mel bins.")
         self.config = config
         self.net = conv_stack(
             config.n_mels, config.channels, config.channels, config.layers, config.kernel_size,

@@ -170,7 +170,8 @@ class Workspace:
         try:
             start_s, duration_s = float(start_s), float(duration_s)
         except (TypeError, ValueError):
-            raise SelectionError("Start and duration must be numbers of seconds.") from None
+            raise SelectionError("Start and duration must be numbers of seconds, not "
+                                 f"{start_s!r} and {duration_s!r}.") from None
         if snap_to_beats and self.beats.has_beats:
             start_s = self.beats.snap(start_s)
             duration_s = self.beats.snap_duration(duration_s)
@@ -235,7 +236,8 @@ class Workspace:
         try:
             offset = float(offset_ms)
         except (TypeError, ValueError):
-            raise SelectionError("The latency offset must be a number of milliseconds.") from None
+            raise SelectionError("The latency offset must be a number of milliseconds, not "
+                                 f"{offset_ms!r}.") from None
         if not math.isfinite(offset) or abs(offset) > MAX_LATENCY_OFFSET_MS:
             raise SelectionError(
                 f"The latency offset must lie between −{MAX_LATENCY_OFFSET_MS:.0f} and "

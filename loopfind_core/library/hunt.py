@@ -120,7 +120,9 @@ def open_library(out: str | Path, names: Sequence[str] | None = None) -> Library
         wanted = set(names)
         rows = [row for row in rows if row.path in wanted]
         if not rows:
-            raise SelectionError("None of the tracks asked for is in the index.")
+            shown = ", ".join(repr(n) for n in sorted(wanted)[:5])
+            raise SelectionError(f"None of the tracks asked for ({shown}"
+                                 f"{', …' if len(wanted) > 5 else ''}) is in the index.")
     with connect(out) as connection:
         recorded = read_feature_files(connection)
     stored = [load_checked(out, row, recorded.get(row.hash)) for row in rows]  # damage named

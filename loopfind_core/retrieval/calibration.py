@@ -189,7 +189,8 @@ def load_match_model(path: str | Path = MATCH_MODEL_PATH) -> MatchModel:
             raise ValueError(f"evidence {record['evidence']} is not {list(EVIDENCE_NAMES)}")
         weights = tuple(float(w) for w in record["weights"])
         if len(weights) != len(EVIDENCE_NAMES) or not all(map(math.isfinite, weights)):
-            raise ValueError("weights must be one finite number per evidence")
+            raise ValueError(f"weights must be {len(EVIDENCE_NAMES)} finite numbers, one per "
+                             f"evidence, not {record['weights']!r}")
         return MatchModel(weights, str(record.get("fitted_on", "")),
                           int(record.get("n_answers", 0)))
     except (OSError, ValueError, KeyError, TypeError) as error:
