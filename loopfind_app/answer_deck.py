@@ -9,7 +9,9 @@ rerun records it and sends the next branches (``answer_deck_component/deck.js`` 
 browser side works).
 
 The deck is a Streamlit custom component (``st.components.v2``) mounted in the page's own DOM,
-not an iframe: its buttons are plain page elements named "Yes", "No", "Undo", "Done".
+not an iframe: its buttons are plain page elements named "Yes", "No", "Undo", "Done", and it
+names the container of the shown candidate's picture (drawn by the panel) an image "Candidate
+picture".
 
 The queue. The browser sends its unacknowledged actions as the component's state, each with a
 sequence number, the hunt it belongs to, the candidate it judges (frame) and how many answers
@@ -18,7 +20,9 @@ action whose candidate is no longer the one pending (a stale tab, a hunt restart
 So answers given faster than the reruns queue, and none is lost or applied twice. The hunt's
 token is stable across a server restart (the panel derives it from the workspace and the
 hunt), so a queue the browser kept while the server was down is sent again to the restarted
-one and applied there (or skipped, and the card shows the server's state).
+one and applied there; an answer the old server had stored before it died is recognised as
+given (:func:`already_given`), not applied twice nor refused; any other is skipped, the user
+is told, and the card shows the server's state.
 
 With ``$LOOPFIND_ANSWER_LOG`` set to a file, each run that applies actions appends one CSV row
 of timings (``scripts/browser_bench.py`` reads them): the server's own time from the answer to
@@ -139,8 +143,9 @@ def apply_actions(session: RetrievalSession, ledger: Ledger,
                   actions: list[Action]) -> list[tuple[Action, bool]]:
     """Apply each action not applied yet (sequence number above ``ledger.applied``, this
     hunt's token), in order; an action whose state no longer matches what the user saw (another
-    candidate pending, another number of answers) is consumed and skipped. Returns (action,
-    applied?) for each action consumed."""
+    candidate pending, another number of answers) is consumed and skipped, unless the session
+    already holds its answer (:func:`already_given`). Returns (action, applied or already
+    held?) for each action consumed."""
     consumed = []
     for action in actions:
         if action.hunt != ledger.token or action.seq <= ledger.applied:
@@ -158,8 +163,23 @@ def apply_actions(session: RetrievalSession, ledger: Ledger,
                 session.finish()
             elif ok:
                 session.answer(action.act == "yes")
+            else:  # sent again after a restart that had stored it, or the same answer twice
+                ok = already_given(session, action)
         consumed.append((action, ok))
     return consumed
+
+
+def already_given(session: RetrievalSession, action: Action) -> bool:
+    """Whether the session holds the answer ``action`` gives, by the user, at the place the
+    user gave it (the same candidate, the same verdict): a queue the browser sends again to a
+    restarted server that had stored it before it died, or a second tab giving the same
+    answer. Such an action is counted as applied, not refused."""
+    history = session.history
+    if action.act not in ("yes", "no") or len(history) <= action.answers:
+        return False
+    given = history[action.answers]
+    return (not given.auto and given.candidate.start_frame == action.frame
+            and given.is_match == (action.act == "yes"))
 
 
 # ----- what the browser gets ------------------------------------------------------------------
@@ -176,11 +196,14 @@ def _card_json(card: Card, number: int) -> dict[str, object]:
             "note": card.note}
 
 
-def state_json(card: Card | None, answers: int, found: int) -> dict[str, object]:
+def state_json(card: Card | None, answers: int, found: int, own: int) -> dict[str, object]:
     """One state of the hunt as the deck draws it: the candidate pending (None: finished), how
-    many answers are recorded and how many occurrences are found (the query aside)."""
-    return {"answers": answers, "found": found,
-            "candidate": None if card is None else _card_json(card, answers + 1)}
+    many answers are recorded (``answers``: the queue's check), how many occurrences are found
+    (the query aside) and how many of the answers are the user's own (``own``: automatic
+    acceptances aside). The candidate's number is ``own + 1``: the user's count, which an
+    auto-accept of many windows does not advance."""
+    return {"answers": answers, "own": own, "found": found,
+            "candidate": None if card is None else _card_json(card, own + 1)}
 
 
 def deck_data(session: RetrievalSession, ledger: Ledger,
@@ -188,16 +211,18 @@ def deck_data(session: RetrievalSession, ledger: Ledger,
     """The candidate now and the state after a yes, a no and an undo (computed ahead)."""
     history = session.history
     answers, found = len(history), len(session.found)
+    own = sum(not a.auto for a in history)
     pending = session.propose()
     yes, no, back = session.branches()
-    now = state_json(card_of(pending) if pending else None, answers, found)
+    now = state_json(card_of(pending) if pending else None, answers, found, own)
     if pending is not None:
-        now["yes"] = state_json(card_of(yes) if yes else None, answers + 1, found + 1)
-        now["no"] = state_json(card_of(no) if no else None, answers + 1, found)
+        now["yes"] = state_json(card_of(yes) if yes else None, answers + 1, found + 1, own + 1)
+        now["no"] = state_json(card_of(no) if no else None, answers + 1, found, own + 1)
     if back is not None:
         popped = bool(history) and back == history[-1].candidate  # else Done is taken back
         back_found = found - (popped and history[-1].is_match)
-        now["back"] = state_json(card_of(back), answers - popped, back_found)
+        back_own = own - (popped and not history[-1].auto)
+        now["back"] = state_json(card_of(back), answers - popped, back_found, back_own)
     ledger.rev = max(ledger.rev + 1, _now_ms())
     return {"hunt": ledger.token, "rev": ledger.rev, "applied": ledger.applied,
             "boot": ledger.boot, "now": now}

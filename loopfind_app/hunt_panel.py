@@ -1,12 +1,13 @@
 """The one hunt panel of the Hunt and Library pages.
 
-:func:`hunt_panel` draws a running hunt: the counts and the patience left, the query's card
-(a player) and the candidate's card — the answer deck (:mod:`loopfind_app.answer_deck`:
-caption, player, Yes/No/Undo/Done with shortcuts Y, N, U, D, answered in the browser at once
-from branches computed ahead) — each with its picture, the auto-accept box and the review of
-what it accepted, and the table of what was found. What differs between a hunt in one track and
-a hunt across a library — where a window lies, how to play it, widget keys, extra content such
-as the timeline or a download — comes from a :class:`HuntView`. Answers are applied in one
+:func:`hunt_panel` draws a running hunt: first the query's card (a player) and the
+candidate's card — the answer deck (:mod:`loopfind_app.answer_deck`: caption, player,
+Yes/No/Undo/Done with shortcuts Y, N, U, D, answered in the browser at once from branches
+computed ahead) — each with its picture, so they fit a laptop's screen; then the counts and
+the patience left, the auto-accept box and the review of what it accepted, and the table of
+what was found. What differs between a hunt in one track and a hunt across a library — where
+a window lies, how to play it, widget keys, extra content such as the timeline or a download —
+comes from a :class:`HuntView`. Answers are applied in one
 place, :func:`loopfind_app.answer_deck.apply_actions`.
 """
 
@@ -30,9 +31,11 @@ from loopfind_app.answer_deck import (
     timing_done,
 )
 from loopfind_app.text import format_time, plain
+from loopfind_app.waveform_player import clip_player, lead_in_note, needs_lead_in
 from loopfind_core.base.errors import LoopfindError
 from loopfind_core.base.spectrogram import FRAME_RATE_HZ
 from loopfind_core.interactive.figures import excerpt_figure
+from loopfind_core.retrieval.review import left_text
 from loopfind_core.retrieval.session import Candidate, RetrievalSession
 
 MIN_ANSWERS_FOR_AUTO = 2  # answers before auto-accept is offered: the estimate needs evidence
@@ -76,6 +79,21 @@ def window_picture(mel_db: np.ndarray, start_s: float, chart_key: str,
     shows a short or quiet sound clearly. Silence is the colour map's floor (black)."""
     st.plotly_chart(excerpt_figure(mel_db, FRAME_RATE_HZ, start_s, zrange=scale), key=chart_key,
                     config={"displayModeBar": False, "staticPlot": True})
+
+
+def play_window(view: HuntView, place: Place, note: bool = True) -> None:
+    """The view's player of ``place``; a window too short for the browser's player to show
+    (:func:`~loopfind_app.waveform_player.needs_lead_in`) plays with up to ``state.CONTEXT_S``
+    of the music before it (:meth:`HuntView.context_clip`), said in a caption with ``note``."""
+    if needs_lead_in(place.end_s - place.start_s):
+        try:
+            clip = view.context_clip(place, state.CONTEXT_S)
+        except LoopfindError:  # the view's own player says why
+            clip = None
+        if clip is not None:
+            clip_player(*clip, place.end_s - place.start_s, note=note)
+            return
+    view.play(place)
 
 
 class HuntView(ABC):
@@ -200,7 +218,6 @@ def hunt_panel(session: RetrievalSession, view: HuntView, adaptive: bool = False
         st.rerun(scope="app")  # state replaced this one's: draw that (the notice says so)
     if adaptive and len(session.next_page()) > 1:
         st.rerun(scope="app")
-    _metrics(session, view)
     query_card, candidate_card = st.columns(2)
     with candidate_card, st.container(border=True):
         answer_deck(session, lambda c: deck_card(session, view, c), view.key("deck"),
@@ -212,8 +229,9 @@ def hunt_panel(session: RetrievalSession, view: HuntView, adaptive: bool = False
     with query_card, st.container(border=True):
         query = view.place(session.query)
         st.markdown(f"**Query** · {place_label(query)}")
-        view.play(query)
+        play_window(view, query)
         view.picture(query, view.key("query_mel"))
+    _metrics(session, view)  # under the cards: they and the answer buttons fit 1280×800
     if candidate is not None and len(session.history) >= MIN_ANSWERS_FOR_AUTO:
         _auto_accept_box(session, view)
     view.before_table(session, candidate)
@@ -253,23 +271,9 @@ def _metrics(session: RetrievalSession, view: HuntView) -> None:
         st.progress(session.patience_left / session.patience)
 
 
-def left_text(session: RetrievalSession) -> str:
-    """What is left of the hunt in words: how many more matches are likely (the sum of the
-    chances of every window not judged yet, with its range) under the adaptive review, and
-    the patience left."""
-    if not session.review.adaptive:
-        return f"Patience: {session.patience_left} of {session.patience} ‘no’ left"
-    expected, low, high = session.expected_matches()
-    patience = f"{session.patience_left} of {session.patience} ‘no’ in a row left"
-    if expected < session.review.stop_below_expected:
-        return f"Probably none left · {patience}"
-    spread = f" ({low:.0f}–{high:.0f})" if round(low) != round(high) else ""
-    return f"About {expected:.0f} more likely{spread} · {patience}"
-
-
 def _auto_accept_box(session: RetrievalSession, view: HuntView) -> None:
-    """Offer to accept every remaining candidate above a similarity, with the precision the
-    calibrated match model expects of what it would accept."""
+    """Offer to accept every remaining candidate above a chance, with the share of it the
+    calibrated match model expects to be right."""
     slider_key = view.key("sensitivity")
     with st.container(border=True):
         slider, estimate, accept = st.columns([2, 2, 1.2], vertical_alignment="center")
@@ -300,6 +304,8 @@ def _review_expander(session: RetrievalSession, view: HuntView) -> None:
     """Each auto-accepted occurrence with a player: keep it, or reject it."""
     accepted = session.auto_accepted
     with st.expander(f"Review {len(accepted)} auto-accepted occurrences"):
+        if needs_lead_in(session.query.duration_s):
+            st.caption(lead_in_note(state.CONTEXT_S, session.query.duration_s, each=True))
         for candidate in accepted:
             place = view.place(candidate)
             label_width = 1 if place.track is None else 2  # room for a track's name
@@ -308,7 +314,7 @@ def _review_expander(session: RetrievalSession, view: HuntView) -> None:
             label.markdown(f"{place_label(place)} · chance "
                            f"{session.answer_chances()[candidate.start_frame]:.0%}")
             with player:
-                view.play(place)
+                play_window(view, place, note=False)
             keep.button("Keep", key=view.key(f"keep_{candidate.start_frame}"),
                         icon=":material/check:", on_click=_review,
                         args=(session, candidate.start_frame, True))

@@ -65,16 +65,34 @@ def offer_demo_sound(ws: Workspace, key: str = "demo_sound") -> bool:
               type="secondary" if ws.hunts else "primary", on_click=_hunt_demo_sound,
               args=(ws,), help=f"Hunts the demo's “{remaining[0].sound}” "
               f"({len(remaining[0].occurrences)} occurrences) answering from its ground truth, "
-              "as a user would: its events then play here and export like any hunt. (It "
-              "becomes the selection and the current hunt.)")
+              "as a user would: its events then play here and export like any hunt. "
+              f"{KEEPS_YOURS if has_own_work(ws) else BECOMES_CURRENT}")
     return True
 
 
+KEEPS_YOURS = "Your selection and the hunt on the Hunt page stay as they are."
+BECOMES_CURRENT = "It becomes the selection and the hunt on the Hunt page."
+
+
+def has_own_work(ws: Workspace) -> bool:
+    """Whether the user has a selection or a hunt on the Hunt page: a demo sound keeps them."""
+    return ws.selection is not None or ws.current is not None
+
+
 def _hunt_demo_sound(ws: Workspace) -> None:
+    """Hunt the next demo sound from the truth. It is added beside the user's hunts; the
+    user's selection and current hunt, if any, are put back afterwards (also when the run is
+    interrupted), so nothing of theirs is replaced."""
     remaining = demo_sounds(ws)
-    if remaining:
+    if not remaining:
+        return
+    kept = (ws.selection, ws.current) if has_own_work(ws) else None
+    try:
         with st.spinner("Hunting a demo sound…"):
             hunt_from_truth(ws, remaining[0], state.feature_kinds()[0])
+    finally:
+        if kept is not None:
+            ws.selection, ws.current = kept
 
 
 def offset_slider(ws: Workspace) -> float:

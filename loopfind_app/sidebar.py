@@ -1,16 +1,19 @@
 """The sidebar's summary of this session: the track, the selection, the hunted sounds.
 
-``app.py`` draws it after the page has run, so whatever the page changed shows at once. The
-hunt panel reruns alone (a fragment) on each answer and a fragment cannot draw in the sidebar,
-so while a hunt is on the summary is a fragment that redraws itself every
-:data:`LIVE_SUMMARY_S` seconds. Rerunning it from the answer deck's callback
-(``st.rerun([panel, summary])``) was tried and lost answers after a server restart
-(tests/system/test_browser_resume.py); a timer measured before the deck slowed answers (0.99 s
-instead of 0.59 s median) because answers then waited for the server — with the deck they do
-not.
+``app.py`` draws it after the page has run, so whatever the page changed shows at once (a page
+that ends early draws it first: :func:`stop_page`). The hunt panel reruns alone (a fragment)
+on each answer and a fragment cannot draw in the sidebar, so once the workspace holds a hunt
+(any of the Hunt page's, finished or not; the Library page's hunt does not count) the summary
+is a fragment that redraws itself every :data:`LIVE_SUMMARY_S` seconds, on every page, for as
+long as the tab is open and the workspace holds a hunt. Rerunning it from the answer deck's
+callback (``st.rerun([panel, summary])``) was tried and lost answers after a server restart
+(tests/system/test_browser_resume.py). What the timer costs per answer was measured with the
+answer deck (docs/results.md §7) and before it (there, "Superseded in issue 21").
 """
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 import streamlit as st
 
@@ -52,18 +55,20 @@ def _summary() -> None:
     _draw(ws)
 
 
-LIVE_SUMMARY_S = 2.0  # while a hunt is on, the summary redraws itself this often (seconds)
+LIVE_SUMMARY_S = 2.0  # while the workspace holds a hunt, the summary redraws itself this often (s)
 
 
 @st.fragment(run_every=LIVE_SUMMARY_S)
 def _live_summary() -> None:
-    """The summary while a hunt is on: answers are recorded by the hunt panel's fragment, which
-    cannot draw in the sidebar, so the summary catches up on its own within LIVE_SUMMARY_S."""
+    """The summary while the workspace holds a hunt: answers are recorded by the hunt panel's
+    fragment, which cannot draw in the sidebar, so the summary catches up on its own within
+    LIVE_SUMMARY_S."""
     _draw(state.workspace())
 
 
 def summary() -> None:
-    """Draw the summary (call it inside ``st.sidebar``, once per run)."""
+    """Draw the summary (call it inside ``st.sidebar``, once per run; or end the page with
+    :func:`stop_page`)."""
     try:
         hunting = bool(state.workspace().hunts)
     except state.DemoPending:
@@ -72,6 +77,16 @@ def summary() -> None:
         _live_summary()
     else:
         _summary()
+
+
+def stop_page() -> NoReturn:
+    """End the page here, as ``st.stop()`` does, with the summary drawn first. After
+    ``st.stop()`` the run stays stopped: every element drawn later raises Streamlit's stop
+    again, so the summary ``app.py`` draws after the page would never show. Pages end early
+    with this instead."""
+    with st.sidebar:
+        summary()
+    st.stop()
 
 
 @st.fragment(run_every=1.0)

@@ -7,6 +7,11 @@ with range requests, so playback starts before the file has arrived. The wavefor
 Streamlit component (``st.components.v2``, in the page's DOM, no iframe, no build step;
 ``waveform_component/``) drawing the envelope the Preview draws (``preview_document``): it
 follows the audio element beside it and seeks it on a click.
+
+Also the players of one window (:func:`clip_player`, :func:`window_player`). The browser's
+audio controls count whole seconds, so a clip under a second reads "0:00 / 0:00", as if empty:
+a window shorter than :data:`MIN_PLAYER_S` is played with up to ``state.CONTEXT_S`` of the
+music before it (softer, as the answer deck's clips), and a caption says so.
 """
 
 from __future__ import annotations
@@ -66,3 +71,40 @@ def waveform_player(audio: Audio, key: str, beats: BeatGrid | None = None,
     with st.container(key=box, gap="small"):
         _waveform(key=key, data=waveform_data(audio, beats, marks, f"st-key-{box}"))
         st.audio(track_audio(audio.content_hash, audio), format="audio/ogg")
+
+
+MIN_PLAYER_S = 1.0  # seconds: a shorter clip's player reads "0:00 / 0:00" (whole seconds)
+
+
+def needs_lead_in(duration_s: float) -> bool:
+    """Whether a window of ``duration_s`` seconds is played with music before it."""
+    return duration_s < MIN_PLAYER_S
+
+
+def lead_in_note(lead_s: float, duration_s: float, each: bool = False) -> str:
+    """The caption of a short window's player (``each``: of a list of them): where the
+    window starts in it."""
+    what = "Each" if each else "This"
+    upto = "up to " if each else ""
+    return (f"{what} {duration_s:.2f} s sound plays after {upto}{lead_s:.1f} s of the music "
+            "before it (softer), so the player has room to show it.")
+
+
+def clip_player(wav: bytes, lead_s: float, duration_s: float, loop: bool = False,
+                note: bool = True) -> None:
+    """A player of a window's clip that begins ``lead_s`` seconds before the window (a WAV,
+    e.g. from ``HuntView.context_clip``); with ``note``, a caption says so when it does."""
+    st.audio(wav, format="audio/wav", loop=loop)
+    if note and lead_s > 0.0:
+        st.caption(lead_in_note(lead_s, duration_s))
+
+
+def window_player(audio: Audio, start_s: float, end_s: float, loop: bool = False) -> None:
+    """A player of ``[start_s, end_s)`` of the track: the window alone, or, when it is shorter
+    than :data:`MIN_PLAYER_S`, with up to ``state.CONTEXT_S`` of music before it, said so."""
+    if not needs_lead_in(end_s - start_s):
+        st.audio(state.clip(audio.content_hash, start_s, end_s, audio), format="audio/wav",
+                 loop=loop)
+        return
+    clip = state.clip_with_context(audio.content_hash, start_s, end_s, audio)
+    clip_player(clip.wav, clip.lead_s, end_s - start_s, loop)

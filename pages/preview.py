@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from loopfind_app import preview, state
+from loopfind_app import preview, sidebar, state
 
 ws = state.workspace()
 st.title("Preview")
@@ -22,7 +22,7 @@ if not ws.hunts:
         st.info("Nothing hunted yet: select a sound and hunt it first.")
         st.page_link("pages/select.py", label="Select a sound →",
                      icon=":material/highlight_alt:")
-    st.stop()
+    sidebar.stop_page()
 
 left, middle, right = st.columns([2.2, 1.3, 1], vertical_alignment="bottom")
 with left:

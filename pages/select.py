@@ -6,18 +6,19 @@ import streamlit as st
 
 from loopfind_app import state
 from loopfind_app.text import format_time
-from loopfind_app.waveform_player import Mark, waveform_player
+from loopfind_app.waveform_player import Mark, waveform_player, window_player
 from loopfind_core.base.errors import SelectionError
 from loopfind_core.interactive.figures import selection_figure
 
 ws = state.workspace()
 key = ws.audio.content_hash
 st.title("Select a sound")
-st.caption("Drag a box across the plot over one loop or one sample (zoom with the scroll wheel "
-           "or the toolbar first for precision), or type its start and length below.")
-
-snap = st.toggle("Snap to the beat grid", key="snap", value=False,
-                 help="Start on the nearest beat; last a whole number of beats.")
+drag_note, snap_column = st.columns([3, 1], vertical_alignment="center")
+drag_note.markdown(":material/highlight_alt: **Drag a box on this plot** over one loop or one "
+                   "sample — on the waveform or the spectrogram; zoom with the scroll wheel "
+                   "first for precision. Or type its start and length under it.")
+snap = snap_column.toggle("Snap to the beat grid", key="snap", value=False,
+                          help="Start on the nearest beat; last a whole number of beats.")
 times, image = state.spectrogram(key, ws.audio)
 selected = (ws.selection.start_s, ws.selection.duration_s) if ws.selection else None
 event = st.plotly_chart(
@@ -45,10 +46,6 @@ if dragged is not None and dragged != st.session_state.get("last_box"):
     except SelectionError as error:
         st.error(str(error))
 
-waveform_player(ws.audio, f"select_player_{key[:12]}", ws.beats,
-                [Mark(ws.selection.start_s, ws.selection.end_s, "selection")] if ws.selection
-                else ())
-
 if ws.selection and "sel_start" not in st.session_state:
     st.session_state.sel_start = round(ws.selection.start_s, 3)
     st.session_state.sel_duration = round(ws.selection.duration_s, 3)
@@ -65,6 +62,13 @@ if typed:
         st.rerun()
     except SelectionError as error:
         st.error(str(error))
+
+st.markdown(":material/headphones: **Listen**: click this waveform to hear the track from there "
+            "(it plays; it does not select).")
+waveform_player(ws.audio, f"select_player_{key[:12]}", ws.beats,
+                [Mark(ws.selection.start_s, ws.selection.end_s, "selection")] if ws.selection
+                else ())
+
 
 def hunt_suggestion(start_s: float, duration_s: float) -> None:
     """One click: the suggestion becomes the selection and a hunt starts on it."""
@@ -105,6 +109,5 @@ else:
         sound, index = match
         st.caption(f"Ground truth: this is occurrence {index + 1} of {len(sound.occurrences)} "
                    f"of the demo's {sound.category} “{sound.sound}”.")
-    st.audio(state.clip(key, sel.start_s, sel.end_s, ws.audio), format="audio/wav",
-             loop=True)
+    window_player(ws.audio, sel.start_s, sel.end_s, loop=True)
     st.page_link("pages/hunt.py", label="Hunt this sound →", icon=":material/manage_search:")

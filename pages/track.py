@@ -61,14 +61,14 @@ with left:
         st.caption("The built-in demo: a generated house track with its ground truth "
                    f"({len(ws.truth)} annotated loops and samples), so Compare can score "
                    "each feature kind.")
-    beats = ws.beats
-    c1, c2, c3, c4 = st.columns([1, 1.2, 1.2, 0.9])
-    c1.metric("Duration", format_time(ws.audio.duration_s))
-    c2.metric("Sample rate", f"{ws.audio.original_sr_hz / 1000:g} kHz",
-              help=f"The file: {ws.audio.original_sr_hz} Hz, {ws.audio.original_channels} "
-                   f"channel(s). Decoded to {ws.audio.sr_hz} Hz mono for analysis.")
-    c3.metric("Tempo", f"{beats.tempo_bpm:.1f} BPM" if beats.has_beats else "—")
-    c4.metric("Beats found", len(beats.beat_times_s))
+beats = ws.beats
+c1, c2, c3, c4 = st.columns(4)  # the full width: each figure reads whole at 1280 px
+c1.metric("Duration", format_time(ws.audio.duration_s))
+c2.metric("Sample rate", f"{ws.audio.original_sr_hz / 1000:g} kHz",
+          help=f"The file: {ws.audio.original_sr_hz} Hz, {ws.audio.original_channels} "
+               f"channel(s). Decoded to {ws.audio.sr_hz} Hz mono for analysis.")
+c3.metric("Tempo", f"{beats.tempo_bpm:.1f} BPM" if beats.has_beats else "—")
+c4.metric("Beats found", len(beats.beat_times_s))
 
 key = ws.audio.content_hash
 waveform_player(ws.audio, f"track_player_{key[:12]}", beats)

@@ -2,10 +2,12 @@
  *
  * Data (from loopfind_app/answer_deck.py, on every run of the hunt panel):
  *   {hunt, rev, applied, hint, picture, now}
- *   now = {answers, found, candidate, yes, no, back}: the state of the hunt on the server, with
- *   the states after a yes, a no and an undo computed ahead (each {answers, found, candidate}
- *   without branches of its own). candidate = {frame, number, at, chance, clip (a WAV data
- *   URL), clip_id, lead (seconds of clip before the window), note}, or null: the hunt is over.
+ *   now = {answers, own, found, candidate, yes, no, back}: the state of the hunt on the server,
+ *   with the states after a yes, a no and an undo computed ahead (each {answers, own, found,
+ *   candidate} without branches of its own). answers counts every recorded answer (the queue's
+ *   check); own, the user's own (automatic acceptances aside): the candidate's number is
+ *   own + 1. candidate = {frame, number, at, chance, clip (a WAV data URL), clip_id, lead
+ *   (seconds of clip before the window), note}, or null: the hunt is over.
  *
  * The trail. The deck shows the last state of `trail`. An answer pushes the prepared branch
  * (its audio element was loaded ahead: it is playable at once), Done pushes a finished state,
@@ -64,6 +66,8 @@ class Deck {
     this.trail = [];
     this.hint = "";
     this.picture = "";
+    this.pictureFrame = null; // the frame whose picture is named "Candidate picture"
+    this.pictureWatch = null;
     this.audio = new Map(); // clip_id -> <audio>
     this.shownKey = null;
     this.send = null;
@@ -81,11 +85,19 @@ class Deck {
   install() {
     if (!this.installed) document.addEventListener("keydown", this.onKey);
     this.installed = true;
+    if (!this.pictureWatch) {
+      // The panel's rerun draws (or redraws) the pictures after the deck: name the shown
+      // candidate's whenever the page's elements change.
+      this.pictureWatch = new MutationObserver(() => this.namePicture());
+      this.pictureWatch.observe(document.body, { childList: true, subtree: true });
+    }
   }
 
   uninstall() {
     document.removeEventListener("keydown", this.onKey);
     this.installed = false;
+    if (this.pictureWatch) this.pictureWatch.disconnect();
+    this.pictureWatch = null;
   }
 
   key(event) {
@@ -156,7 +168,7 @@ class Deck {
     this.root.dataset.state = state.loading ? "loading" : c ? "candidate" : "finished";
     this.root.dataset.pending = String(this.queue.length);
     if (state.loading) {
-      this.el.title.textContent = `Candidate ${state.answers + 1}`;
+      this.el.title.textContent = `Candidate ${(state.own ?? state.answers) + 1}`;
       this.el.where.textContent = " · loading…";
       this.el.chance.textContent = "";
     } else if (c) {
@@ -177,7 +189,29 @@ class Deck {
     }
     this.showAudio(c, play);
     this.prepare();
-    this.dimPictures(c && !state.loading ? c.frame : null);
+    this.pictureFrame = c && !state.loading ? c.frame : null;
+    this.dimPictures(this.pictureFrame);
+    this.namePicture();
+  }
+
+  /** The shown candidate's picture is an image named "Candidate picture" (role img), like the
+   * buttons beside it have their names; no other picture has that name. */
+  namePicture() {
+    if (!this.picture) return;
+    const frame = this.pictureFrame;
+    const want = frame === null || frame === undefined ? null
+      : document.querySelector(`.${CSS.escape(this.picture + frame)}`);
+    for (const el of document.querySelectorAll("[data-lf-picture]")) {
+      if (el === want) continue;
+      el.removeAttribute("role");
+      el.removeAttribute("aria-label");
+      el.removeAttribute("data-lf-picture");
+    }
+    if (want && !want.hasAttribute("data-lf-picture")) {
+      want.setAttribute("role", "img");
+      want.setAttribute("aria-label", "Candidate picture");
+      want.setAttribute("data-lf-picture", "");
+    }
   }
 
   /** Dim every candidate picture the panel drew but the one of `frame` (a style rule, so it
@@ -284,13 +318,15 @@ function step(trail, action, strict = false) {
     if (trail.length > 1) return trail.slice(0, -1);
     if (state.back) return [state.back];
     return strict ? null : [{ loading: true, answers: Math.max(0, state.answers - 1),
+                              own: Math.max(0, (state.own ?? state.answers) - 1),
                               found: state.found, candidate: null }];
   }
   if (action.act === "done") {
-    return [...trail, { answers: state.answers, found: state.found, candidate: null }];
+    return [...trail, { answers: state.answers, own: state.own, found: state.found,
+                        candidate: null }];
   }
   const next = state[action.act] || {
-    loading: true, answers: state.answers + 1,
+    loading: true, answers: state.answers + 1, own: (state.own ?? state.answers) + 1,
     found: state.found + (action.act === "yes" ? 1 : 0), candidate: null,
   };
   return [...trail, next];

@@ -132,6 +132,20 @@ def test_the_deck_is_drawn_with_every_next_state(session):
     assert deck_data(session, ledger, card)["rev"] > finished_data["rev"]
 
 
+def test_the_candidate_number_counts_the_users_own_answers(session):
+    session.answer(True)
+    session.answer(True)
+    accepted = session.auto_accept(0.0)  # every window left: many automatic answers
+    assert len(accepted) >= 2
+    session.undo()  # the last automatic acceptance is pending again
+    now = deck_data(session, Ledger(TOKEN), card)["now"]
+    assert (now["answers"], now["own"]) == (len(session.history), 2)
+    assert now["candidate"]["number"] == 3, "automatic acceptances do not advance the number"
+    assert now["no"]["candidate"] is None or now["no"]["candidate"]["number"] == 4
+    back = now["back"]  # an undo takes back another automatic acceptance: the number stays
+    assert (back["own"], back["candidate"]["number"]) == (2, 3)
+
+
 def test_a_patience_ending_no_leads_to_the_finished_state(planted_mfcc):
     session = RetrievalSession(planted_mfcc, 3.1, 0.6, patience=1)
     now = deck_data(session, Ledger(TOKEN), card)["now"]

@@ -76,7 +76,8 @@ def test_answers_by_click_and_key_undo_done_and_export(tmp_path):
             assert page.get_by_role("button", name=name, exact=True).count() == 1, name
         assert page.get_by_role("button", name="Undo", exact=True).is_disabled()
 
-        # keys typed into a text field answer nothing
+        # keys typed into a text field answer nothing (the new hunt's settings, folded)
+        page.get_by_text("New hunt: features, strategy, patience, name").click()
         page.get_by_role("textbox", name="Sound name").type("nyd")
         page.wait_for_timeout(500)
         assert number(page) == 1 and deck_caption(page).startswith("Candidate 1 ·")
