@@ -430,7 +430,8 @@ def add_product_commands(commands: argparse._SubParsersAction) -> None:
     hunt.add_argument("--name", default="", help="the sound's name in the exports")
     hunt.add_argument("--out", type=Path, nargs="*", default=[],
                       help="export files; the format follows the extension: .csv, .json "
-                           "(docs/events.schema.json), .txt (Audacity labels), .mid, .osz "
+                           "(its JSON Schema: loopfind_core/interactive/events.schema.json), "
+                           ".txt (Audacity labels), .mid, .osz "
                            "(osu! beatmap with the song), .zip (Beat Saber map with the song); "
                            "with --index, .csv lists every track's occurrences and the other "
                            "formats are written per track, as NAME-TRACK.EXT")

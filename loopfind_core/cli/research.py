@@ -316,7 +316,7 @@ def add_research_commands(commands: argparse._SubParsersAction) -> None:
                           help="whiten the features with each track's covariance (beyond the "
                                "paper; e.g. 0.3); default off")
     evaluate.add_argument("--auto-accept", type=comma_list, default=(),
-                          help="confidence thresholds (0–1) at which to simulate accepting "
+                          help="chance thresholds (0–1) at which to simulate accepting "
                                "every remaining candidate after 3 answers, e.g. 0.3,0.5,0.7")
     evaluate.add_argument("--speed-variants", type=speed_variant_list, default=(),
                           metavar="PERCENTS",

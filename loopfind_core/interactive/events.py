@@ -24,7 +24,7 @@ class Event:
     sound: str  # the user's name for the sound
     start_s: float  # seconds from the start of the track
     duration_s: float
-    confidence: float  # 0…1: how close it is to the query (1 = identical)
+    chance: float  # 0…1: how likely the window was the sound when shown (1: the query)
 
     @property
     def end_s(self) -> float:

@@ -9,14 +9,14 @@ track's audio for them. The formats, field by field: ``docs/exports.md``.
 
 Formats (keys of :data:`FORMATS`):
 
-- ``csv``: ``sound,start,end,duration,confidence`` (seconds, 3 decimals).
+- ``csv``: ``sound,start,end,duration,chance`` (seconds, 3 decimals; ``chance`` 0…1).
 - ``json``: one shape whatever the number of sounds, versioned and published as a JSON Schema
-  (``docs/events.schema.json``): ``{"schema_version", "track": {"name", "sample_rate_hz",
-  "tempo_bpm", "first_beat_s"}, "sounds": [{"name", "events": [{"start_s", "end_s",
-  "duration_s", "start_sample", "beat", "confidence"}]}]}``.
+  (``events.schema.json`` beside this module): ``{"schema_version", "track": {"name",
+  "sample_rate_hz", "tempo_bpm", "first_beat_s"}, "sounds": [{"name", "events": [{"start_s",
+  "end_s", "duration_s", "start_sample", "beat", "chance"}]}]}``.
 - ``audacity``: a label track, ``start<TAB>end<TAB>label`` per line (seconds, 6 decimals).
 - ``midi``: type 1, 480 ticks per beat, the estimated tempo; per event a marker with the
-  sound's name and a note (one pitch per sound, velocity from the confidence).
+  sound's name and a note (one pitch per sound, velocity from the chance).
 - ``osz``: an osu! beatmap archive (beatmap, audio, background).
 - ``beatsaber``: a Beat Saber map folder as a zip (``Info.dat``, one difficulty, song, cover).
 
@@ -47,10 +47,10 @@ from loopfind_core.interactive.game_packages import beat_saber_archive, osu_arch
 from loopfind_core.library.hunt import LibraryEvent, LibraryHunt
 from loopfind_core.retrieval.session import RetrievalSession
 
-EVENTS_SCHEMA_VERSION = "1.0"  # docs/events.schema.json; a new major version = a breaking change
+EVENTS_SCHEMA_VERSION = "2.0"  # events.schema.json beside this module; a new major = breaking
 MIDI_TICKS_PER_BEAT = 480
 MIDI_FIRST_NOTE = 36  # C2: sound k gets note 36 + k (a drum-pad row in most DAWs)
-CSV_COLUMNS = ("sound", "start", "end", "duration", "confidence")
+CSV_COLUMNS = ("sound", "start", "end", "duration", "chance")
 LIBRARY_CSV_COLUMNS = ("track", "start", "end")
 LIBRARY_SOUND = "sound"  # a library hunt's events' sound name (the hunt has no name)
 FORMATS = {  # name → (file extension, MIME type)
@@ -71,27 +71,30 @@ FILE_SUFFIXES = {"beatsaber": "-beatsaber"}  # "x-loopfind-beatsaber.zip", not "
 
 def session_events(session: RetrievalSession, sound: str) -> list[Event]:
     """The query and every confirmed occurrence of a hunt, as events of ``sound``, each start
-    refined below a frame (:meth:`RetrievalSession.refined_start_s`) and the duration the
-    query's."""
+    refined below a frame (:meth:`RetrievalSession.refined_start_s`), the duration the
+    query's, and the chance it had when shown (:meth:`RetrievalSession.answer_chances`, as
+    the Hunt page's found table shows it; 1 for the query)."""
     duration = session.query.duration_s
-    return [
-        Event(sound, session.refined_start_s(c), duration, session.confidence(c))
-        for c in [session.query, *session.found]
+    chance_of = session.answer_chances()
+    return [Event(sound, session.refined_start_s(session.query), duration, 1.0)] + [
+        Event(sound, session.refined_start_s(c), duration, chance_of[c.start_frame])
+        for c in session.found
     ]
 
 
 def library_track_events(hunt: LibraryHunt, track: str, sound: str = LIBRARY_SOUND
                          ) -> list[Event]:
     """The events a library hunt found in the indexed track ``track`` (the query included
-    when it is there), with their similarity, in time order: what the per-track formats of
-    the Library page export."""
+    when it is there), with the chance each had when shown (1 for the query), in time order:
+    what the per-track formats of the Library page export."""
     session = hunt.session
+    chance_of = {session.query.start_frame: 1.0, **session.answer_chances()}
     events = []
     for candidate in [session.query, *session.found]:
         name, at_s = hunt.location(candidate)
         if name == track:
             events.append(Event(sound, at_s, candidate.duration_s,
-                                session.confidence(candidate)))
+                                chance_of[candidate.start_frame]))
     return sorted(events, key=lambda e: e.start_s)
 
 
@@ -101,7 +104,7 @@ def to_csv(events: Sequence[Event]) -> str:
     writer.writerow(CSV_COLUMNS)
     for e in sorted_events(events):
         writer.writerow([e.sound, f"{e.start_s:.3f}", f"{e.end_s:.3f}", f"{e.duration_s:.3f}",
-                         f"{e.confidence:.3f}"])
+                         f"{e.chance:.3f}"])
     return out.getvalue()
 
 
@@ -124,12 +127,12 @@ def _json_event(event: Event, track: TrackInfo) -> dict:
         "duration_s": round(event.duration_s, 6),
         "start_sample": int(round(event.start_s * track.sample_rate_hz)),
         "beat": None if math.isnan(beat) else round(beat, 4),
-        "confidence": round(min(1.0, max(0.0, event.confidence)), 4),
+        "chance": round(min(1.0, max(0.0, event.chance)), 4),
     }
 
 
 def to_json_document(events: Sequence[Event], track: TrackInfo) -> dict:
-    """The JSON export as a dict (schema ``docs/events.schema.json``, version
+    """The JSON export as a dict (schema ``loopfind_core/interactive/events.schema.json``, version
     :data:`EVENTS_SCHEMA_VERSION`): the track, then each sound in order of first appearance
     with its events in time order. The shape never depends on the number of sounds."""
     ordered = sorted_events(events)
@@ -170,7 +173,7 @@ def to_midi(events: Sequence[Event], track: TrackInfo) -> bytes:
     for e in ordered:
         on = int(round(e.start_s * ticks_per_second))
         off = max(on + 1, int(round(e.end_s * ticks_per_second)))
-        velocity = max(1, min(127, int(round(1 + 126 * e.confidence))))
+        velocity = max(1, min(127, int(round(1 + 126 * e.chance))))
         timed.append((on, 1, mido.MetaMessage("marker", text=label_text(e.sound))))
         timed.append((on, 2, mido.Message("note_on", note=pitch[e.sound], velocity=velocity)))
         timed.append((off, 0, mido.Message("note_off", note=pitch[e.sound], velocity=0)))

@@ -61,7 +61,7 @@ def preview_document(events: Sequence[Event], duration_s: float, envelope: Envel
         "lanes": [{"name": name, "count": sum(e.sound == name for e in ordered)}
                   for name in lanes],
         "events": [{"t": round(e.start_s, 6), "d": round(e.duration_s, 6),
-                    "lane": lane_of[e.sound], "c": round(_finite(e.confidence), 4)}
+                    "lane": lane_of[e.sound], "c": round(_finite(e.chance), 4)}
                    for e in ordered],
         "beats": [round(float(t), 4) for t in beat_times[:MAX_BEATS_SENT]],
         "tempo": round(float(beats.tempo_bpm), 3) if len(beat_times) else None,

@@ -87,7 +87,7 @@ class EvaluationConfig:
     checkpoint: str | None = None  # encoder of the "learned" kind; None: the shipped default
     beat_prior: float = 0.0  # λ of the session's beat-phase prior (0 = off, the paper)
     whiten: float | None = None  # whitening shrinkage (None = off, the paper); see features
-    auto_accept: tuple[float, ...] = ()  # confidence thresholds to simulate auto-accept at
+    auto_accept: tuple[float, ...] = ()  # chance thresholds to simulate auto-accept at
     manual_answers: int = 3  # answers the simulated user gives before auto-accepting
     speed_variants: tuple[float, ...] = ()  # percent; the session's speed variants (() = off)
     batch: int = 0  # also review pages of this many windows (the app's batch view); 0 = off

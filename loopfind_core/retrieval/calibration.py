@@ -40,7 +40,7 @@ DISTANCE_FLOOR = 0.01  # added to relative distances before their logarithm
 class MatchEvidence:
     """What a session knows about one proposal when it makes it."""
 
-    similarity: float  # RetrievalSession.confidence: 1 − D_query / median D_query, 0…1
+    similarity: float  # RetrievalSession.similarity: 1 − D_query / median D_query, 0…1
     relative_score: float  # (score − mean score of the positives) / (median score − that):
     #                        0 scores like the confirmed occurrences, 1 like a typical window
     n_found: int  # occurrences confirmed so far (the query excluded)

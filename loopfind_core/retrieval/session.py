@@ -343,7 +343,7 @@ class RetrievalSession(ChanceMixin, PlacementMixin):
             back = self._history[-1].candidate if self._history else None
         return Branches(after[0], after[1], back)
 
-    def confidence(self, candidate: Candidate) -> float:
+    def similarity(self, candidate: Candidate) -> float:
         """How close ``candidate`` is to the query, 0…1: 1 − D_query(t) / median_t D_query(t),
         clipped. 1 is identical to the query; 0 is no closer than a typical window of the
         track."""

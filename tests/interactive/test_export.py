@@ -37,7 +37,7 @@ def test_csv_and_audacity_list_every_event_in_time_order():
     rows = list(csv.DictReader(io.StringIO(to_csv(EVENTS))))
     assert [r["sound"] for r in rows] == ["kick loop", "zap", "zap"]
     assert rows[1] == {"sound": "zap", "start": "3.100", "end": "3.700", "duration": "0.600",
-                       "confidence": "1.000"}
+                       "chance": "1.000"}
     lines = to_audacity_labels(EVENTS).splitlines()
     assert lines[0] == "2.000000\t4.000000\tkick loop"
     assert all(len(line.split("\t")) == 3 for line in lines)
@@ -47,13 +47,13 @@ def test_csv_and_audacity_list_every_event_in_time_order():
 def test_json_has_the_game_engine_fields_in_one_shape():
     one = json.loads(to_json([e for e in EVENTS if e.sound == "zap"], TRACK))
     assert set(one) == {"schema_version", "track", "sounds"}
-    assert one["schema_version"] == "1.0"
+    assert one["schema_version"] == "2.0"
     assert one["track"] == {"name": "my track.wav", "sample_rate_hz": 44100, "tempo_bpm": 120.0,
                             "first_beat_s": 0.5}
     assert [s["name"] for s in one["sounds"]] == ["zap"]
     first = one["sounds"][0]["events"][0]
     assert first == {"start_s": 3.1, "end_s": 3.7, "duration_s": 0.6, "start_sample": 136710,
-                     "beat": 5.2, "confidence": 1.0}
+                     "beat": 5.2, "chance": 1.0}
     both = json.loads(to_json(EVENTS, TRACK))
     assert set(both) == set(one), "the shape does not depend on the number of sounds"
     assert [s["name"] for s in both["sounds"]] == ["kick loop", "zap"]

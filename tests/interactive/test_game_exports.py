@@ -1,7 +1,7 @@
-"""The game-ready exports, checked field by field against their published formats: the JSON
-against docs/events.schema.json, the Beat Saber map (Info.dat and difficulty format 2.0.0, as
-on the BSMG wiki) and the osu! archive (``osu file format v14``, as on the osu! wiki), each
-unzipped, parsed and converted back to the events' times."""
+"""The game-ready exports, checked field by field against their published formats: the JSON against
+its schema (loopfind_core/interactive/events.schema.json), the Beat Saber map (Info.dat and
+difficulty format 2.0.0, as on the BSMG wiki) and the osu! archive (``osu file format v14``, as
+on the osu! wiki), each unzipped, parsed and converted back to the events' times."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ from loopfind_core.interactive.export import (
 )
 from testkit.audio import SR_HZ
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "events.schema.json"
+SCHEMA_PATH = (Path(__file__).resolve().parents[2] / "loopfind_core" / "interactive"
+               / "events.schema.json")
 GRID = BeatGrid(120.0, np.arange(0.5, 40.0, 0.5))  # a beat every 0.5 s from 0.5 s
 NO_GRID = BeatGrid(0.0, np.array([]))
 TRACK = TrackInfo("my track.wav", 44100, GRID)
@@ -137,8 +138,12 @@ def test_the_schema_rejects_the_old_shapes_and_a_new_major_version(schema):
                      "events": [{"time": 1.0, "duration": 0.5, "sample": 44100, "beat": 1.0,
                                  "confidence": 1.0}]}
     assert not validator.is_valid(old_one_sound)
-    assert not validator.is_valid(document | {"schema_version": "2.0"})
-    assert validator.is_valid(document | {"schema_version": "1.7", "added_in_1_7": []})
+    assert not validator.is_valid(document | {"schema_version": "3.0"})
+    version_1 = document | {"schema_version": "1.0", "sounds": [
+        s | {"events": [{k if k != "chance" else "confidence": v for k, v in e.items()}
+                        for e in s["events"]]} for s in document["sounds"]]}
+    assert not validator.is_valid(version_1)  # 2.0 renamed "confidence" to "chance"
+    assert validator.is_valid(document | {"schema_version": "2.7", "added_in_2_7": []})
     no_events = json.loads(json.dumps(document))
     no_events["sounds"][0]["events"] = []
     assert not validator.is_valid(no_events)
@@ -150,7 +155,8 @@ def test_the_cli_writes_a_json_midi_and_both_packages(planted_wav, tmp_path, mon
     monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
     outs = [tmp_path / name for name in ("a.mid", "a.json", "a.zip", "a.osz")]
     assert main(["hunt", str(planted_wav), "--start", "3.1", "--duration", "0.6",
-                 "--features", "mfcc", "--name", "zap", "--out", *map(str, outs)]) == 0
+                 "--features", "mfcc", "--review", "one", "--name", "zap", "--out",
+                 *map(str, outs)]) == 0
     document = json.loads(outs[1].read_text())
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
     starts = [e["start_s"] for e in document["sounds"][0]["events"]]
@@ -363,11 +369,13 @@ def test_a_library_hunt_exports_one_track_at_a_time(schema):
     candidates = [SimpleNamespace(at=("b.wav", 5.0), duration_s=0.5),
                   SimpleNamespace(at=("a.wav", 9.0), duration_s=0.5),
                   SimpleNamespace(at=("b.wav", 1.0), duration_s=0.5)]
+    for frame, candidate in enumerate(candidates):
+        candidate.start_frame = frame
     session = SimpleNamespace(query=candidates[0], found=candidates[1:],
-                              confidence=lambda c: 1.0 if c is candidates[0] else 0.75)
+                              answer_chances=lambda: {1: 0.75, 2: 0.5})
     hunt = SimpleNamespace(session=session, location=lambda c: c.at)
     events = library_track_events(hunt, "b.wav")
-    assert [(e.start_s, e.confidence) for e in events] == [(1.0, 0.75), (5.0, 1.0)]
+    assert [(e.start_s, e.chance) for e in events] == [(1.0, 0.5), (5.0, 1.0)]
     assert library_track_events(hunt, "c.wav") == []
     document = json.loads(to_json(events, TrackInfo("b.wav", 44100, GRID)))
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)

@@ -82,8 +82,8 @@ def test_the_latency_offset_shifts_every_event_and_export_by_exactly_the_offset(
     after = workspace.events()
     assert [e.start_s - b.start_s for e, b in zip(after, before)] == pytest.approx(
         [0.037] * len(before), abs=1e-9)
-    assert [(e.sound, e.duration_s, e.confidence) for e in after] == [
-        (b.sound, b.duration_s, b.confidence) for b in before]
+    assert [(e.sound, e.duration_s, e.chance) for e in after] == [
+        (b.sound, b.duration_s, b.chance) for b in before]
     shifted = export(after, workspace.track_info, "csv")
     assert np.allclose(np.subtract(csv_starts(shifted), csv_starts(exports["csv"])), 0.037,
                        atol=0.0011)  # CSV keeps 3 decimals

@@ -35,8 +35,8 @@ def test_workspace_selects_hunts_and_exports(planted_workspace, planted):
     events = ws.events()
     assert [e.sound for e in events] == ["my zap"] * 4
     assert [round(e.start_s) for e in events] == [round(s) for s in planted.sound_starts_s]
-    assert events[0].confidence == pytest.approx(1.0)
-    assert all(0 <= e.confidence <= 1 for e in events)
+    assert events[0].chance == pytest.approx(1.0)
+    assert all(0 <= e.chance <= 1 for e in events)
     second = ws.start_hunt("mel", "naive", 1)
     assert second.sound == "sound 2" and list(ws.hunts) == ["my zap", "sound 2"]
     ws.forget("sound 2")

@@ -168,7 +168,7 @@ def test_auto_accept_takes_confident_proposals_and_undo_returns_them(planted, pl
     assert 0.5 < estimate <= 1.0  # the calibrated chance of windows this close to the query
     assert [a.auto for a in session.history] == [False, True, True]
     pending = session.propose()
-    assert pending is not None and session.confidence(pending) < 0.42
+    assert pending is not None and session.similarity(pending) < 0.42
     assert session.precision_estimate(0.42)[1] == 0, "nothing left above the threshold"
     assert session.undo() == accepted[-1] and len(session.found) == 2
     with pytest.raises(SelectionError, match="threshold"):

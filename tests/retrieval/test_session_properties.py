@@ -90,7 +90,7 @@ def observable_state(session: RetrievalSession) -> tuple:
         session.history, tuple(session.found), tuple(session.rejected),
         tuple(session.auto_accepted), session.patience_left, session.done, pending,
         tuple(session.scores().tolist()), repr(session.precision_estimate(0.5)),
-        None if pending is None else session.confidence(pending),
+        None if pending is None else session.similarity(pending),
     )
 
 
@@ -112,7 +112,7 @@ def assert_invariants(session: RetrievalSession, setup: Setup) -> None:
         assert 0 <= answer.candidate.start_frame < n_starts
         if setup.valid_starts is not None:
             assert setup.valid_starts[answer.candidate.start_frame]
-        assert 0.0 <= session.confidence(answer.candidate) <= 1.0
+        assert 0.0 <= session.similarity(answer.candidate) <= 1.0
     assert len(session.found) + len(session.rejected) == len(session.history)
     if len(session.rejected) >= session.patience:  # patience is honoured
         assert session.done and session.propose() is None and session.patience_left == 0

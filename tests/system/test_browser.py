@@ -134,5 +134,5 @@ def test_hunt_a_demo_loop_in_chromium_and_export_json(demo_truth, tmp_path):
         assert min(abs(t - start) for t in times) < 0.02
     for event in sound["events"]:
         assert set(event) == {"start_s", "end_s", "duration_s", "start_sample", "beat",
-                              "confidence"}
+                              "chance"}
         assert abs(event["start_sample"] - event["start_s"] * track["sample_rate_hz"]) <= 1

@@ -1,11 +1,11 @@
-"""The adaptive review in real headless Chromium, on a song of the real-music corpus's kind: a
-tracker module (written byte by byte, rendered and labelled by ``corpus.tracker`` exactly as
-the corpus's songs) whose kick plays 80 times. The Hunt page's default review shows pages of
-likely windows, ticked in advance, and one window at a time where matches are rare; the user
-corrects the ticks from the truth and answers the deck, until the hunt says it is finished.
-The export then holds one event per occurrence found, none overlapping another, each at its
-occurrence's start. Screenshots of a page of ticked windows at 1280×800 are written to
-``$LOOPFIND_SCREENSHOTS`` (default: the test's temporary folder).
+"""The adaptive review in real headless Chromium, on a real song of the music corpus
+(:data:`testkit.corpus_song.CORPUS_SONG`, its first two minutes rendered and labelled as the
+corpus is) and its busiest labelled sample up to 60 occurrences (a figure played all along). The
+Hunt page's default review shows pages of likely windows, ticked in advance, and one window at a
+time where matches are rare; the user corrects the ticks from the truth and answers the deck,
+until the hunt says it is finished. The export then holds one event per occurrence found, none
+overlapping another, each at its occurrence's start. Screenshots of a page of ticked windows at
+1280×800 are written to ``$LOOPFIND_SCREENSHOTS`` (default: the test's temporary folder).
 
 No timing is asserted here (scripts/browser_bench.py measures it)."""
 
@@ -27,27 +27,23 @@ from testkit.browser import (
     running_app,
     wait_settled,
 )
-from testkit.corpus_song import labelled_song, sound_track
+from testkit.corpus_song import CORPUS_SONG, corpus_song_marks, corpus_sound_track
 from testkit.load import SessionTrack, download_json, type_selection, upload
-from testkit.tracker import write_busy_module
 
-pytestmark = browser_test_marks(slow=True)
+pytestmark = [*browser_test_marks(slow=True), *corpus_song_marks()]
 CELL_PATTERN = re.compile(r"(\d+):(\d+(?:\.\d+)?) · chance (\d+)%")
 MAX_LOOKS = 60  # pages and single answers: far more than the hunt needs
 EVENT_TOLERANCE_S = 0.02
-MAX_SECONDS = 300.0  # the corpus's cut; the song is shorter
+SONG_S = 120.0  # the song's first two minutes
+MOST_OCCURRENCES = 60
 
 
 @pytest.fixture(scope="module")
-def busy_song(tmp_path_factory) -> SessionTrack:
-    """The rendered song and its busiest labelled sample's occurrences."""
-    path = tmp_path_factory.mktemp("busy") / "busy.mod"
-    write_busy_module(path)
-    mix, sounds = labelled_song(path, "busy-song", MAX_SECONDS)
-    busiest = max((s for s in sounds if s.category == "sample"),
-                  key=lambda s: len(s.occurrences))
-    assert len(busiest.occurrences) >= 20, "the kick is a busy sound"
-    return sound_track("busy-song.wav", mix, busiest.occurrences)
+def busy_song() -> SessionTrack:
+    """The song's busiest labelled sample (up to :data:`MOST_OCCURRENCES`)."""
+    track = corpus_sound_track(CORPUS_SONG, "sample", MOST_OCCURRENCES, SONG_S)
+    assert len(track.starts_s) >= 20, "a busy sound"
+    return track
 
 
 def _covers(start_s: float, track: SessionTrack) -> int | None:
