@@ -1,9 +1,10 @@
 """Where the app's track analysis runs: the server's supervised worker processes.
 
-Every decode, feature extraction, beat tracking, spectrogram, discovery and library build of
-the app goes through :func:`analyse`, which runs it in one of :data:`ANALYSIS_WORKERS` worker
-processes (:class:`~loopfind_core.base.worker.AnalysisWorkers`) and returns its result here,
-where the answers, sessions and caches stay. A worker that dies (a native crash, out of
+Every decode (but the built-in demo's, a file Loopfind wrote), feature extraction, beat
+tracking, spectrogram, discovery and library build of the app goes through :func:`analyse`,
+which runs it in one of :data:`ANALYSIS_WORKERS` worker processes
+(:class:`~loopfind_core.base.worker.AnalysisWorkers`) and returns its result here, where the
+answers, sessions and caches stay. A worker that dies (a native crash, out of
 memory) costs its one job an :class:`~loopfind_core.base.errors.AnalysisCrashError`, which the
 page shows with a Retry button (:func:`say_crash`); the server and every other session go on,
 and a new worker takes its place.
@@ -28,6 +29,13 @@ def workers() -> AnalysisWorkers:
     """The server's worker processes, started by the first session (each loads librosa's
     compiled kernels at once, from the compile cache ``./run`` warmed)."""
     return AnalysisWorkers(ANALYSIS_WORKERS)
+
+
+def recycle_workers() -> None:
+    """Stop the worker processes (called when the server has no session left: a worker's heap
+    keeps what its past analyses used); the next :func:`analyse` starts fresh ones, which load
+    the compiled kernels first."""
+    workers.clear()  # on_release closes them; a job still running finishes first
 
 
 def analyse(track: str, function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:

@@ -1,6 +1,7 @@
 """The Compare page's pieces: whose answers to judge the kinds against, and the comparison and
 its pictures cached per track, query and answers (the page draws from the cache after the first
-visit)."""
+visit). They are cached as shared objects (``st.cache_resource``), not copied on every rerun as
+``st.cache_data`` would: the page only reads them."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def compared_kinds() -> tuple[str, ...]:
     return tuple(k for k in compare.COMPARED_KINDS if learned_ok or k not in ("learned", "fused"))
 
 
-@st.cache_data(max_entries=COMPARISONS_CACHED, ttl=state.CACHE_TTL_S,
+@st.cache_resource(max_entries=COMPARISONS_CACHED, ttl=state.CACHE_TTL_S,
                show_spinner="Judging every feature kind against the answers (once per hunt)…")
 def comparison(content_hash: str, answers_json: str, kinds: tuple[str, ...], strategy: str,
                _ws: Workspace) -> compare.Comparison:
@@ -92,7 +93,7 @@ def comparison(content_hash: str, answers_json: str, kinds: tuple[str, ...], str
     return compare.compare_kinds(_ws.feature_track, answers, kinds, strategy=strategy)
 
 
-@st.cache_data(max_entries=FIGURES_CACHED, ttl=state.CACHE_TTL_S, show_spinner=False)
+@st.cache_resource(max_entries=FIGURES_CACHED, ttl=state.CACHE_TTL_S, show_spinner=False)
 def figures(content_hash: str, answers_json: str, kinds: tuple[str, ...], strategy: str,
             whitened: bool, zoom_s: tuple[float, float] | None,
             _ws: Workspace) -> tuple[go.Figure, go.Figure]:
@@ -101,7 +102,7 @@ def figures(content_hash: str, answers_json: str, kinds: tuple[str, ...], strate
     return rank_figure(result, whitened), judged_distance_figure(result, whitened, zoom_s)
 
 
-@st.cache_data(max_entries=FIGURES_CACHED, ttl=state.CACHE_TTL_S, show_spinner=False)
+@st.cache_resource(max_entries=FIGURES_CACHED, ttl=state.CACHE_TTL_S, show_spinner=False)
 def self_similarity_picture(content_hash: str, answers_json: str, kinds: tuple[str, ...],
                             strategy: str, shown: tuple[str, ...], _ws: Workspace) -> go.Figure:
     """The self-similarity matrices of the ``shown`` kinds (labels), side by side."""

@@ -116,7 +116,9 @@ def adopt_token(given: object, opened: WorkspaceStore | None) -> str | None:
     except LoopfindError as error:
         notice(str(error))
         return None
-    notice("This link does not name a workspace of this server, so a fresh one was started.")
+    unknown = "This link does not name a workspace of this server, so a fresh one was started."
+    if notice(unknown):  # the page is running already: a toast says it now, the notice from
+        st.toast(unknown, icon=":material/link_off:", duration="long")  # the next run on
     return None
 
 
@@ -175,13 +177,15 @@ def library_record() -> LibraryHuntRecord | None:
 # ----- what the user is told -------------------------------------------------------------------
 
 
-def notice(message: str) -> None:
+def notice(message: str) -> bool:
     """Tell the user something about their saved work, at the top of the page (each message
-    once at a time)."""
+    once at a time); True when it was not pending already."""
     shown = st.session_state.setdefault(_NOTICES, [])
-    if message not in shown:
-        shown.append(message)
-        log.info("told a user: %s", message)
+    if message in shown:
+        return False
+    shown.append(message)
+    log.info("told a user: %s", message)
+    return True
 
 
 def draw_notices() -> None:

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import threading
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ import numpy as np
 import streamlit as st
 
 from loopfind_app import analysis_jobs, keeping
-from loopfind_app.analysis import analyse
+from loopfind_app.analysis import analyse, recycle_workers
 from loopfind_app.text import display_name, plain
 from loopfind_app.track_cache import Janitor, MiB, TrackCache, TrackHolders
 from loopfind_core.base.audio import Audio, audio_from_samples, clip_wav_bytes, load_audio
@@ -164,10 +165,12 @@ def demo_track() -> tuple[Audio, tuple[SoundTruth, ...]]:
 
 @st.cache_resource(show_spinner="Loading the demo track…")
 def _loaded_demo() -> tuple[Audio, tuple[SoundTruth, ...]]:
+    """The demo, decoded here rather than in a worker: Loopfind wrote that FLAC itself, and a
+    worker waits for librosa's compile on a fresh machine, which the demo's decode needs not."""
     folder = ensure_demo_track()  # on disk already: only finds it
     dataset = read_dataset(folder)
     path = dataset.path_of(dataset.files[0])
-    audio = dataclasses.replace(analyse(path.name, load_audio, path), name=path.name)
+    audio = dataclasses.replace(load_audio(path), name=path.name)
     return audio, dataset.sounds()
 
 
@@ -193,21 +196,47 @@ HOLDERS = TrackHolders()  # the tracks live sessions' workspaces use
 
 def _session_count() -> int | None:
     """How many sessions the server has (connected or within their reconnect time), or None
-    outside a server (AppTest, a script). Streamlit offers no public count."""
+    outside a server (AppTest, a script). Streamlit offers no public count.
+
+    Sessions past their reconnect time are reaped first: Streamlit's store of disconnected
+    sessions stops counting them then, but keeps them (and their workspaces, so their tracks'
+    cache entries) until its next write, which may never come once every tab has closed."""
     try:
         from streamlit.runtime import Runtime
 
-        return Runtime.instance()._session_mgr.num_sessions() if Runtime.exists() else None
+        if not Runtime.exists():
+            return None
+        manager = Runtime.instance()._session_mgr
+        disconnected = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+        if disconnected is not None:
+            len(disconnected)  # a length query reaps its expired entries (streamlit ttl_cache)
+        return manager.num_sessions()
     except Exception:  # noqa: BLE001 — an internal that may change: then the janitor only sweeps
         return None
+
+
+def _release_memory() -> None:
+    """The janitor's release: collect garbage and return freed heap pages to the OS; once no
+    session is left, also stop the analysis workers, whose heaps keep what the sessions'
+    analyses used (the next analysis starts fresh ones: :func:`analysis.recycle_workers`)."""
+    if _session_count() == 0:
+        recycle_workers()
+    release_freed_memory()
 
 
 @st.cache_resource(show_spinner=False)
 def _janitor() -> Janitor:
     """The server's one janitor thread (started by the first session), after removing the
-    half-written files an earlier run left in the cache folder (a crash, a full disk)."""
+    half-written files an earlier run left in the cache folder (a crash, a full disk).
+
+    It also moves every object alive then (mostly the imported libraries') to the garbage
+    collector's permanent generation (``gc.freeze``): a full collection — after an upload
+    (:func:`release_freed_memory`), the janitor's, or one Python starts by itself — holds every
+    session's thread while it walks the objects it tracks, so it walks only what the sessions
+    made since (docs/results.md §7.1)."""
+    gc.freeze()
     remove_leftovers(cache_dir())
-    return Janitor((FEATURES, SEARCHES, PICTURES, CLIPS), HOLDERS, release_freed_memory,
+    return Janitor((FEATURES, SEARCHES, PICTURES, CLIPS), HOLDERS, _release_memory,
                    _session_count, JANITOR_PERIOD_S, UNHELD_IDLE_S).start()
 
 
@@ -302,9 +331,12 @@ def picture_scale(audio: Audio, windows: Sequence[tuple[float, float]]) -> tuple
     """One colour scale (zmin, zmax dB) for the small pictures of these windows of ``audio``
     (a hunt's query and its candidate), for ``hunt_panel.window_picture(..., scale=)``: a
     short or quiet sound shows clearly, and the quieter of two looks darker. Each window counts
-    once, whichever picture asks, so both pictures get the same scale."""
-    distinct = dict.fromkeys((float(start), float(end)) for start, end in windows)
-    return picture_range(*(mel_excerpt(audio, start, end) for start, end in distinct))
+    once, whichever picture asks, so both pictures get the same scale; computed once per set
+    of windows (kept with the track's pictures)."""
+    distinct = tuple(sorted({(float(start), float(end)) for start, end in windows}))
+    low, high = PICTURES.get(audio.content_hash, ("scale", distinct), lambda: np.array(
+        picture_range(*(mel_excerpt(audio, start, end) for start, end in distinct))))
+    return float(low), float(high)
 
 
 @st.cache_data(max_entries=TRACKS_CACHED, ttl=CACHE_TTL_S,

@@ -1,14 +1,15 @@
 """Per-track results every session shares, bounded in bytes and released with their sessions.
 
 ``st.cache_data`` hands every caller a pickled copy of what it keeps: a whole track's features
-(9.9 MB for a 7.5-minute log-mel) copied on every hit, several times per answer. And
+(megabytes) copied on every hit, several times per answer. And
 ``max_entries`` counts entries, not bytes, so the ceiling grew with track length. Here instead:
 
 - :class:`TrackCache`: a least-recently-used cache of results keyed by a track's content hash
-  and the call's arguments, bounded by the bytes its values hold (:func:`nbytes`) and a time to
-  live. A hit returns the one shared object, without a copy; its numpy arrays are made
-  read-only (:func:`frozen`), so no caller can change what another sees. One computation per
-  key at a time: concurrent callers of the same key wait for the first and share its result.
+  and the call's arguments, bounded by the bytes its values hold (:func:`nbytes`), a number of
+  entries and a time to live. A hit returns the one shared object, without a copy; its numpy
+  arrays are made read-only (:func:`frozen`), so no caller can change what another sees. One
+  computation per key at a time: concurrent callers of the same key wait for the first and
+  share its result.
 - :class:`TrackHolders`: which tracks live sessions still use (each session's workspace, held
   weakly). :meth:`TrackCache.release_unheld` drops the entries of tracks no live session holds
   once they have been idle a while, so memory comes back when sessions end, not at the next
@@ -35,6 +36,8 @@ import numpy as np
 
 T = TypeVar("T")
 MiB = 1 << 20
+MAX_ENTRIES = 4096  # entries per cache at most, whatever their bytes: so small values (a
+#                    colour scale, a figure of a short window) are bounded in number too
 
 
 def nbytes(value: object, _depth: int = 0) -> int:
@@ -115,15 +118,18 @@ class TrackHolders:
 
 class TrackCache:
     """A least-recently-used cache of per-track results, at most ``max_bytes`` (by
-    :func:`nbytes`) and each entry at most ``ttl_s`` seconds unused; see the module docstring.
+    :func:`nbytes`) in at most ``max_entries`` entries, each at most ``ttl_s`` seconds unused;
+    see the module docstring.
 
     A value larger than ``max_bytes`` alone is returned but not kept.
     """
 
     def __init__(self, name: str, max_bytes: int, ttl_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 max_entries: int = MAX_ENTRIES) -> None:
         self.name = name
         self.max_bytes = int(max_bytes)
+        self.max_entries = int(max_entries)
         self.ttl_s = float(ttl_s)
         self._clock = clock
         self._entries: OrderedDict[tuple[str, Hashable], _Entry] = OrderedDict()
@@ -185,7 +191,8 @@ class TrackCache:
         with self._lock:
             if full_key in self._entries:
                 self._drop(full_key)
-            while self._entries and self._bytes + size > self.max_bytes:
+            while self._entries and (self._bytes + size > self.max_bytes
+                                     or len(self._entries) >= self.max_entries):
                 self._drop(next(iter(self._entries)))
             self._entries[full_key] = _Entry(value, size, self._clock())
             self._bytes += size

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from loopfind_core.base.errors import AnalysisCrashError
+from loopfind_core.base.memory import MALLOC_TRIM
 from loopfind_core.base.progress import ProgressCallback
 
 CRASH_TEST_ENV = "LOOPFIND_TEST_CRASH_ON"  # tests: the track name whose jobs crash the worker
@@ -83,7 +84,11 @@ def _run_job(track: str, function: Callable[..., Result], args: tuple, kwargs: d
         os.kill(os.getpid(), signal.SIGSEGV)  # the test hook: a native crash, as it happens
     if with_progress:
         kwargs = {**kwargs, "progress": _report_progress}
-    return function(*args, **kwargs)
+    try:
+        return function(*args, **kwargs)
+    finally:  # what the job freed (a decoded track, its frames) goes back to the OS
+        if MALLOC_TRIM is not None:
+            MALLOC_TRIM(0)
 
 
 class AnalysisWorkers:

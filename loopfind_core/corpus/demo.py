@@ -60,10 +60,10 @@ def demo_track_ready() -> bool:
 def ensure_demo_track() -> Path:
     """The demo track's folder (one FLAC + ``annotations.csv``), composed first if missing.
 
-    It holds exactly track ``DEMO_TRACK_INDEX`` of the demo corpus, composed alone (15 s on a
-    quiet machine; the app does it in a background thread while its first page offers an
-    upload). Safe to call from several threads or processes at once: each composes into its
-    own folder and the first to finish wins.
+    It holds exactly track ``DEMO_TRACK_INDEX`` of the demo corpus, composed alone (its time:
+    docs/results.md §3.1; the app composes it in a background thread while its first page
+    offers an upload). Safe to call from several threads or processes at once: each composes
+    into its own folder and the first to finish wins.
     """
     import soundfile as sf
 

@@ -18,7 +18,6 @@ from loopfind_app.text import display_name, plain
 from loopfind_core.corpus.dataset import read_dataset
 from loopfind_core.corpus.demo import ensure_demo_track
 from loopfind_core.corpus.truth import MATCH_OVERLAP_FRACTION, overlap_s
-from loopfind_core.interactive.export import to_json
 from loopfind_core.library.catalog import LIBRARY_ENV
 from testkit.deck import deck_data, deck_press, start_hunt
 from testkit.hostile_inputs import HOSTILE_NAMES, content_of, hostile_inputs
@@ -78,6 +77,7 @@ def test_select_hunt_and_export_a_demo_loop(stab_loop):
     start_hunt(app)
     session = app.session_state.workspace.hunt.session
     unfound = list(stab_loop.occurrences[1:])
+    confirmed = []  # the truth's occurrence behind each yes, in the order answered
     for _ in range(40):
         candidate = session.propose()
         if candidate is None:
@@ -89,6 +89,7 @@ def test_select_hunt_and_export_a_demo_loop(stab_loop):
         ) >= MATCH_OVERLAP_FRACTION * query.duration_s
         if yes:
             unfound.remove(hit)
+            confirmed.append(hit)
         deck_press(app, "yes" if yes else "no")
         app.run()
         assert not app.exception, app.exception
@@ -98,11 +99,20 @@ def test_select_hunt_and_export_a_demo_loop(stab_loop):
     deck_press(app, "undo")
     app.run()
     assert session.propose() is not None, "undo reopens the hunt"
+    if yes:  # the answer undone
+        confirmed.pop()
 
     on_page(app, "export")
-    workspace = app.session_state.workspace
-    document = json.loads(to_json(workspace.events(), workspace.track_info))
-    assert len(document["sounds"][0]["events"]) == 1 + len(session.found)
+    document = json.loads(app.code[0].value)  # "Preview JSON": what the JSON download holds
+    assert document["track"]["name"] == "track_000_house.flac"
+    assert document["track"]["sample_rate_hz"] == sf.info(
+        next(ensure_demo_track().glob("*.flac"))).samplerate
+    events = document["sounds"][0]["events"]
+    assert len(events) == 1 + len(confirmed), "the query and every yes kept"
+    assert any(e["start_s"] == pytest.approx(query.start_s, abs=1e-3) for e in events)
+    for event, truth in zip(events, sorted([query, *confirmed], key=lambda o: o.start_s)):
+        assert overlap_s(event["start_s"], event["end_s"], truth.start_s, truth.end_s) >= \
+            MATCH_OVERLAP_FRACTION * query.duration_s, (event, truth)
     assert {b.proto.label for b in app.get("download_button")} >= {"CSV", "JSON (game engines)",
                                                                    "Audacity labels",
                                                                    "MIDI markers"}

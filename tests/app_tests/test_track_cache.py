@@ -50,6 +50,14 @@ def test_the_bytes_stay_within_the_bound_least_recently_used_first_out():
     assert [h for h, _ in cache.keys()] == ["c", "a", "d"]  # b, the least recent, went
 
 
+def test_small_values_are_bounded_in_number_least_recently_used_first_out():
+    cache = TrackCache("t", 10 * MB, 60.0, max_entries=3)
+    for window in range(5):  # a colour scale per window: a few bytes each
+        cache.get("a", ("scale", window), lambda w=window: (float(w), float(w) + 1.0))
+    assert len(cache) == 3
+    assert [key for _, key in cache.keys()] == [("scale", 2), ("scale", 3), ("scale", 4)]
+
+
 def test_a_value_larger_than_the_whole_cache_is_returned_but_not_kept():
     cache = TrackCache("t", MB, 60.0)
     cache.get("a", "k", lambda: features(MB // 2))
