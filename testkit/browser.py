@@ -89,10 +89,13 @@ def wait_for_app(page, text: str, timeout_ms: int = 90_000) -> None:
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the app's 'running' indicator is gone (the script run has finished)."""
+    """Wait until the app's 'running' indicator is gone and no element is stale (the script
+    run has finished: a fragment's rerun shows no indicator, but the elements of its previous
+    run stay on the page, marked stale, until the rerun ends)."""
     page.wait_for_timeout(300)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-stale=\"true\"]')",
         timeout=timeout_ms,
     )
 

@@ -55,6 +55,12 @@ def _covers(start_s: float, track: SessionTrack) -> int | None:
     return None
 
 
+def _answers(page) -> int:
+    """The Answers metric: every window the user judged."""
+    metric = page.get_by_test_id("stMetric").filter(has_text="Answers").first
+    return int(metric.inner_text().split()[-1])
+
+
 def _page_cells(page) -> list[tuple[float, int]]:
     """Each window of the page on screen: (start seconds, chance percent), in order."""
     texts = page.get_by_text(CELL_PATTERN).all_inner_texts()
@@ -103,7 +109,12 @@ def test_a_busy_sound_is_hunted_to_the_end_in_pages(busy_song, tmp_path):
                         box.locator("xpath=ancestor::label[1]").click()
                         page.wait_for_function("(b) => b.checked === " + str(wanted).lower(),
                                                arg=box.element_handle())
+                answered = _answers(page) + len(cells)
                 page.get_by_role("button", name=re.compile(r"^Submit")).click()
+                page.wait_for_function(  # the page is recorded and the next one is drawn
+                    "([n]) => Array.from(document.querySelectorAll('[data-testid=stMetric]'))"
+                    ".some(m => m.innerText.includes('Answers')"
+                    " && m.innerText.trim().endsWith(String(n)))", arg=[answered])
                 pages_seen += 1
             elif "Hunt finished" in deck_caption(page):
                 break
