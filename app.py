@@ -62,7 +62,8 @@ except Exception:  # noqa: BLE001 — a bug must not show a traceback to a user
     logging.getLogger("loopfind.app").exception("page failed")
     st.error("Something went wrong on this page. Your track and hunts are kept; "
              "try again, or reload the page.")
-finally:  # also after st.stop(); a summary that fails must not hide the page
+finally:  # (a page that ends early draws it first: sidebar.stop_page); a failing summary
+    #        must not hide the page
     with summary_box:
         try:
             sidebar.summary()

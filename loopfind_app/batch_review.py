@@ -26,10 +26,11 @@ from loopfind_app.hunt_panel import (
     Place,
     found_table,
     hunt_panel,
-    left_text,
     place_label,
+    play_window,
 )
 from loopfind_core.base.errors import SelectionError
+from loopfind_core.retrieval.review import left_text
 from loopfind_core.retrieval.session import Candidate, RetrievalSession
 
 BATCH_SIZE = 12
@@ -132,7 +133,7 @@ def batch_review(session: RetrievalSession, view: HuntView, adaptive: bool = Fal
         query = view.place(session.query)
         st.markdown(f"**Query** · {place_label(query)}")
         view.picture(query, view.key("batch_query_mel"))
-        view.play(query)
+        play_window(view, query)
     with note:
         if batch:
             st.caption(ADAPTIVE_CAPTION if adaptive else BATCH_CAPTION)

@@ -171,7 +171,7 @@ def start_library_hunt(index_dir: Path, ws: Workspace, *, shortlist_tracks: int,
                           shortlist_tracks=shortlist_tracks, patience=patience,
                           strategy=strategy, query_features=ws.feature_track)
     st.session_state["library_hunt"] = hunt
-    release_freed_memory()  # the hunt it replaced: ~130 MB for 8 six-minute tracks
+    release_freed_memory()  # the hunt it replaced (its size: docs/results.md §3.2)
     st.session_state[keeping.LIBRARY_PARAMS] = {
         "index_dir": str(index_dir), "shortlist_tracks": shortlist_tracks,
         "patience": patience, "strategy": strategy, "query_start_s": sel.start_s,
@@ -203,7 +203,7 @@ def restored_library_hunt(ws: Workspace) -> LibraryHunt | None:
                        f"restored: {error}")
         return None
     st.session_state["library_hunt"] = hunt
-    release_freed_memory()  # the hunt it replaced: ~130 MB for 8 six-minute tracks
+    release_freed_memory()  # the hunt it replaced (its size: docs/results.md §3.2)
     st.session_state[keeping.LIBRARY_PARAMS] = {
         "index_dir": record.index_dir, "shortlist_tracks": record.shortlist_tracks,
         "patience": record.patience, "strategy": record.strategy,

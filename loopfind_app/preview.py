@@ -39,7 +39,8 @@ OFFSET_HELP = (
 @st.cache_data(max_entries=state.TRACKS_CACHED, ttl=state.CACHE_TTL_S,
                show_spinner="Compressing the track for the preview…")
 def track_audio(content_hash: str, _audio: Audio) -> bytes:
-    """The whole track as OGG Vorbis (about 2 MB for the 6-minute demo), cached per track."""
+    """The whole track as OGG Vorbis (its size for the demo: docs/results.md §3.1), cached
+    per track."""
     return preview_audio(_audio)
 
 

@@ -66,14 +66,14 @@ if TYPE_CHECKING:
 
 TRACKS_CACHED = 8  # distinct tracks whose small results (beats, envelope…) stay cached
 CACHE_TTL_S = 3600
-FEATURES_BYTES = 384 * MiB  # features of every kind: ~14 MB per 5-minute track and kind
+FEATURES_BYTES = 384 * MiB  # features of every kind, of every track
 SEARCHES_BYTES = 384 * MiB  # window searches: ~2× their features (frames and their FFT)
 PICTURES_BYTES = 128 * MiB  # whole-track spectrogram images
 CLIPS_BYTES = 96 * MiB  # WAV clips: queries, candidates, loops, the Track page's first minute
 UNHELD_IDLE_S = 10.0  # an entry of a track no live session holds goes this long after its use
 JANITOR_PERIOD_S = 10.0  # how often the janitor sweeps the caches
 SHORT_CLIP_S = 20.0  # clips up to this long (queries, candidates, loops)
-SHORT_CLIPS_CACHED = 64  # library clips (st.cache_data): ≤ 64 × 20 s × 44.1 kB/s ≈ 56 MB
+SHORT_CLIPS_CACHED = 64  # library clips (st.cache_data), each at most 20 s
 CONTEXT_S = 1.0  # a candidate's clip starts this long before its window: the music around it
 CONTEXT_GAIN_DB = -6.0  # the lead-in plays this much softer, so the window's start is heard
 CONTEXT_RAMP_S = 0.03  # ... rising to full level over this long, ending at the window's start
@@ -280,7 +280,7 @@ def spectrogram(content_hash: str, _audio: Audio) -> tuple[np.ndarray, np.ndarra
 
 def clip(content_hash: str, start_s: float, end_s: float, _audio: Audio) -> bytes:
     """A WAV of ``[start_s, end_s)`` seconds for ``st.audio``, from a cache of at most
-    :data:`CLIPS_BYTES` (the Track page's first minute is ~2.6 MB, a candidate ~0.2 MB)."""
+    :data:`CLIPS_BYTES` (the Track page's first minute is the largest clip)."""
     return CLIPS.get(content_hash, ("clip", start_s, end_s),
                      lambda: clip_wav_bytes(_audio, start_s, end_s))
 

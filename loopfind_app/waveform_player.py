@@ -1,8 +1,8 @@
 """The track's waveform with a playhead: click anywhere on it to hear the track from there.
 
 Used by the Track and Select pages. The audio is the whole track as OGG Vorbis at the analysis
-rate (:func:`loopfind_app.preview.track_audio`, the Preview's cached compression: ~44 kbit/s,
-2 MB for the 6-minute demo) in Streamlit's own audio element, which the media endpoint serves
+rate (:func:`loopfind_app.preview.track_audio`, the Preview's cached compression; its size:
+docs/results.md §3.1) in Streamlit's own audio element, which the media endpoint serves
 with range requests, so playback starts before the file has arrived. The waveform is a small
 Streamlit component (``st.components.v2``, in the page's DOM, no iframe, no build step;
 ``waveform_component/``) drawing the envelope the Preview draws (``preview_document``): it

@@ -7,7 +7,7 @@ import zlib
 import pandas as pd
 import streamlit as st
 
-from loopfind_app import compare_view, state
+from loopfind_app import compare_view, sidebar, state
 from loopfind_app.text import format_time
 from loopfind_core.interactive import compare
 from loopfind_core.interactive.compare_figures import comparison_html
@@ -19,7 +19,7 @@ if not sources:
     st.info("Hunt a sound first (on Hunt or Library) and confirm at least one occurrence: this "
             "page judges every feature kind against your answers.")
     st.page_link("pages/hunt.py", label="Hunt a sound →", icon=":material/search:")
-    st.stop()
+    sidebar.stop_page()
 
 labels = [s.label for s in sources]
 chosen = st.selectbox("Judge the feature kinds against", labels,  # new answers: a new menu

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from loopfind_app import state
+from loopfind_app import sidebar, state
 from loopfind_app.hunt_panel import hunt_panel
 from loopfind_app.library import (
     LibraryHuntView,
@@ -31,7 +31,7 @@ try:
     info = library_info()
 except LoopfindError as error:  # the server's library is misconfigured: say so, keep the app up
     st.error(f"The library cannot be opened: {error}")
-    st.stop()
+    sidebar.stop_page()
 if info is None:
     st.info("No library is set up on this server (an operator sets `LOOPFIND_LIBRARY` to a "
             "folder made by `python -m loopfind_core index MUSIC --out INDEX`). You can build "
@@ -39,7 +39,7 @@ if info is None:
     if st.button("Build the demo library", type="primary", icon=":material/library_add:"):
         build_demo_library()
         st.rerun()
-    st.stop()
+    sidebar.stop_page()
 
 st.markdown(f"**{'Demo library' if info.demo else plain(info.path.name)}** · "
             f"{len(info.track_hashes)} tracks · {info.hours:.1f} h · "
@@ -49,7 +49,7 @@ st.markdown(f"**{'Demo library' if info.demo else plain(info.path.name)}** · "
 if ws.selection is None:
     st.info("Select a sound first: the query comes from the current track's selection.")
     st.page_link("pages/select.py", label="Select a sound →", icon=":material/highlight_alt:")
-    st.stop()
+    sidebar.stop_page()
 
 sel = ws.selection
 
@@ -89,7 +89,7 @@ if "library_error" in st.session_state:
 hunt = st.session_state.get("library_hunt") or restored_library_hunt(ws)  # after a reload
 if hunt is None:
     st.info("Press **Hunt the library**.")
-    st.stop()
+    sidebar.stop_page()
 if hunt.shortlist is not None:
     with st.expander(f"Tracks the vector index listed ({hunt.shortlist.seconds * 1000:.0f} ms)"):
         st.dataframe(pd.DataFrame({"track": hunt.shortlist.names,

@@ -91,8 +91,8 @@ with st.expander("Suggested sounds — the track's repeated loops and samples, f
             c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="center")
             c1.markdown(f"**{rank}.** {format_time(suggestion.start_s)} · "
                         f"{suggestion.duration_s:.2f} s · {len(suggestion.occurrences)} times")
-            c2.audio(state.clip(key, suggestion.start_s, suggestion.end_s, ws.audio),
-                     format="audio/wav")
+            with c2:
+                window_player(ws.audio, suggestion.start_s, suggestion.end_s)
             c3.button("Hunt this", key=f"suggestion_{rank}", icon=":material/manage_search:",
                       on_click=hunt_suggestion, args=(suggestion.start_s, suggestion.duration_s))
 if st.session_state.pop("go_hunt", False):

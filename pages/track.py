@@ -43,7 +43,7 @@ except state.DemoPending:
         note = st.empty()
         while (job := state.demo_job()) is not None:
             note.info(f"The demo track is being prepared… {job.elapsed_s:.0f} s (it is composed "
-                      "once per machine, about 15 s). Meanwhile you can upload your own track.",
+                      "once per machine). Meanwhile you can upload your own track.",
                       icon=":material/hourglass_top:")
             state.wait_for_demo(DEMO_POLL_S)
         note.empty()

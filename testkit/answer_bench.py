@@ -45,6 +45,7 @@ from .load import (
     SessionTrack,
     click_until_shown,
     is_planted,
+    open_app,
     type_selection,
     upload,
 )
@@ -202,9 +203,7 @@ def browser_session(url: str, track: SessionTrack, answers: int,
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(url, timeout=PAGE_TIMEOUT_MS)
+            page = open_app(browser, url, wait_for_demo=False)  # start_hunt_in_browser waits
             start_hunt_in_browser(page, track, min(MAX_PATIENCE, answers + 5))
             page.evaluate(PROBE_JS)
             if barrier is not None:

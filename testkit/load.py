@@ -250,6 +250,17 @@ class SessionResult:
         return self.error is None and not self.problems and self.export is not None
 
 
+def open_app(browser, url: str, wait_for_demo: bool = True):
+    """A new tab of ``browser`` on the app at ``url`` (1400×1000, generous timeouts), once the
+    demo's Track page shows its beats (unless ``wait_for_demo`` is off)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.goto(url, timeout=PAGE_TIMEOUT_MS)
+    if wait_for_demo:
+        wait_for_app(page, "Beats found", timeout_ms=PAGE_TIMEOUT_MS)
+    return page
+
+
 def upload(page, track: SessionTrack) -> None:
     """Upload ``track`` with the Track page's file uploader and wait until it is loaded."""
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
@@ -498,10 +509,7 @@ def run_uploads(url: str, server_pid: int, count: int, track_s: float = 60.0,
     rss, seconds = [], []
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
-        page.goto(url, timeout=PAGE_TIMEOUT_MS)
-        wait_for_app(page, "Beats found", timeout_ms=PAGE_TIMEOUT_MS)
+        page = open_app(browser, url)
         started = time.perf_counter()
         for k in range(1, count + 1):
             track = session_track(first_index + k, track_s)
@@ -543,10 +551,7 @@ def library_session(url: str, hunts: int = 2) -> list[float]:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(url, timeout=PAGE_TIMEOUT_MS)
-            wait_for_app(page, "Beats found", timeout_ms=PAGE_TIMEOUT_MS)
+            page = open_app(browser, url)
             open_page(page, "Select")
             type_selection(page, *LIBRARY_QUERY)
             open_page(page, "Library")

@@ -31,7 +31,6 @@ from .browser import (
     candidate_start_s,
     launch_chromium,
     press_answer,
-    wait_for_app,
     wait_idle,
     wait_settled,
 )
@@ -41,6 +40,7 @@ from .load import (
     SessionTrack,
     click_until_shown,
     is_planted,
+    open_app,
     type_selection,
     upload,
 )
@@ -160,10 +160,7 @@ def pages_session(url: str, track: SessionTrack, rounds: int) -> PagesResult:
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(PAGE_TIMEOUT_MS)
-            page.goto(url, timeout=PAGE_TIMEOUT_MS)
-            wait_for_app(page, "Beats found", timeout_ms=PAGE_TIMEOUT_MS)
+            page = open_app(browser, url)
             upload(page, track)
             for _ in range(rounds):
                 for title in PAGE_CYCLE:

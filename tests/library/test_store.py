@@ -51,5 +51,7 @@ def test_index_is_incremental_and_a_hunt_spans_every_track(tmp_path, monkeypatch
     replies = iter(["y", "d"])
     monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
     assert main(["hunt", "a.wav", "--index", str(index), "--start", "3.1",
-                 "--duration", "0.6"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 2  # header, query, one yes
+                 "--duration", "0.6", "--review", "one"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("hunting ") and "left" in lines[1]
+    assert len([line for line in lines if "\t" in line]) == 2  # events: the query, one yes

@@ -124,7 +124,7 @@ def test_hunt_a_demo_loop_in_chromium_and_export_json(demo_truth, tmp_path):
 
     document = json.loads(path.read_text())
     track = document["track"]
-    assert document["schema_version"] == "1.0" and track["name"] == "track_000_house.flac"
+    assert document["schema_version"] == "2.0" and track["name"] == "track_000_house.flac"
     assert track["sample_rate_hz"] > 0 and 100 < track["tempo_bpm"] < 140
     (sound,) = document["sounds"]
     times = [e["start_s"] for e in sound["events"]]

@@ -12,10 +12,9 @@ from playwright.sync_api import sync_playwright
 
 from testkit.browser import (
     REPO,
-    answer_one_at_a_time,
     browser_test_marks,
+    hunt_typed_selection,
     launch_chromium,
-    open_page,
     press_answer,
     running_app,
     wait_for_app,
@@ -30,17 +29,7 @@ QUERY_S = ("12", "2")  # start and length typed on the Select page (a stab of th
 
 
 def start_hunt(page) -> None:
-    """Select the query by typing its times, start a hunt, answer one at a time."""
-    open_page(page, "Select")
-    page.get_by_label("Start (s)").fill(QUERY_S[0])
-    page.get_by_label("Length (s)").fill(QUERY_S[1])
-    page.get_by_role("button", name="Use these times").click()
-    page.get_by_text("Hunt this sound").first.wait_for(timeout=60_000)
-    wait_idle(page)
-    open_page(page, "Hunt")
-    page.get_by_role("button", name="Start hunt").click()
-    answer_one_at_a_time(page, 180_000)
-    wait_settled(page)
+    hunt_typed_selection(page, *QUERY_S)
 
 
 def outside_viewport(page) -> dict[str, dict | None]:

@@ -13,6 +13,7 @@ from testkit.browser import (
     CANDIDATE_PATTERN,
     answer_one_at_a_time,
     browser_test_marks,
+    hunt_typed_selection,
     launch_chromium,
     open_page,
     running_app,
@@ -34,16 +35,7 @@ def token_of(page) -> str | None:
 
 
 def start_hunt(page) -> None:
-    open_page(page, "Select")
-    page.get_by_label("Start (s)").fill(QUERY_S[0])
-    page.get_by_label("Length (s)").fill(QUERY_S[1])
-    page.get_by_role("button", name="Use these times").click()
-    page.get_by_text("Hunt this sound").first.wait_for(timeout=60_000)
-    wait_idle(page)
-    open_page(page, "Hunt")
-    page.get_by_role("button", name="Start hunt").click()
-    answer_one_at_a_time(page, 180_000)
-    wait_idle(page)
+    hunt_typed_selection(page, *QUERY_S)
 
 
 def metric(page, label: str) -> str:
