@@ -36,8 +36,8 @@ from .browser import (
     launch_chromium,
     open_page,
     press_answer,
+    set_patience,
     wait_for_app,
-    wait_idle,
     wait_settled,
 )
 from .load import (
@@ -185,10 +185,7 @@ def start_hunt_in_browser(page, track: SessionTrack, patience: int) -> None:
     open_page(page, "Select")
     type_selection(page, track.query_start_s, track.sound_duration_s)
     open_page(page, "Hunt")
-    field_ = page.get_by_role("spinbutton", name="Patience", exact=True)
-    field_.fill(str(patience))
-    field_.press("Tab")
-    wait_idle(page, PAGE_TIMEOUT_MS)
+    set_patience(page, patience, PAGE_TIMEOUT_MS)
     click_until_shown(page, page.get_by_role("button", name="Start hunt"), "One at a time")
     answer_one_at_a_time(page, PAGE_TIMEOUT_MS)
     wait_settled(page, PAGE_TIMEOUT_MS)

@@ -217,6 +217,20 @@ def browser_test_marks(*, slow: bool = True) -> list:
     ]
 
 
+HUNT_SETTINGS_FOLD = "New hunt: features, strategy, patience, name"  # pages/hunt.py's expander
+
+
+def set_patience(page, patience: int, timeout_ms: int = 60_000) -> None:
+    """Type ``patience`` into the Hunt page's Patience field, unfolding the new-hunt settings
+    first where a hunt already exists (the page folds them then)."""
+    field_ = page.get_by_role("spinbutton", name="Patience", exact=True)
+    if not field_.is_visible():
+        page.get_by_text(HUNT_SETTINGS_FOLD).click()
+    field_.fill(str(patience))
+    field_.press("Tab")
+    wait_idle(page, timeout_ms)
+
+
 def answer_one_at_a_time(page, timeout_ms: int = 120_000) -> None:
     """After "Start hunt": choose the review "One at a time" (the app's default, Adaptive, may
     show a page of likely windows first) and wait for the deck's first candidate."""

@@ -31,6 +31,7 @@ from .browser import (
     candidate_start_s,
     launch_chromium,
     press_answer,
+    set_patience,
     wait_idle,
     wait_settled,
 )
@@ -126,10 +127,7 @@ def start_hunt(page, track: SessionTrack, review: str) -> None:
     page.get_by_role("link", name="Hunt", exact=True).first.click()
     page.get_by_role("heading", name=re.compile("Hunt")).first.wait_for(timeout=PAGE_TIMEOUT_MS)
     wait_idle(page, PAGE_TIMEOUT_MS)
-    patience = page.get_by_role("spinbutton", name="Patience", exact=True)
-    patience.fill(str(MAX_PATIENCE))
-    patience.press("Tab")
-    wait_idle(page, PAGE_TIMEOUT_MS)
+    set_patience(page, MAX_PATIENCE, PAGE_TIMEOUT_MS)
     click_until_shown(page, page.get_by_role("button", name="Start hunt"), "One at a time")
     if review == "One at a time":
         answer_one_at_a_time(page, PAGE_TIMEOUT_MS)

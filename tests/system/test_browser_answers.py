@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from testkit.browser import (
+    HUNT_SETTINGS_FOLD,
     answer_one_at_a_time,
     browser_test_marks,
     candidate_start_s,
@@ -77,7 +78,7 @@ def test_answers_by_click_and_key_undo_done_and_export(tmp_path):
         assert page.get_by_role("button", name="Undo", exact=True).is_disabled()
 
         # keys typed into a text field answer nothing (the new hunt's settings, folded)
-        page.get_by_text("New hunt: features, strategy, patience, name").click()
+        page.get_by_text(HUNT_SETTINGS_FOLD).click()
         page.get_by_role("textbox", name="Sound name").type("nyd")
         page.wait_for_timeout(500)
         assert number(page) == 1 and deck_caption(page).startswith("Candidate 1 ·")
