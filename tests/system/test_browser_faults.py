@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ from testkit.browser import (
     free_port,
     launch_chromium,
     open_page,
+    select_typed,
     wait_for_app,
     wait_healthy,
     wait_idle,
@@ -102,6 +104,43 @@ def servers():
                 kill_server(process)
 
 
+@dataclass
+class AppRun:
+    """One test's app: the servers started on one port and cache folder, and a Chromium tab
+    that opened the demo on the first of them."""
+
+    port: int
+    log_path: Path
+    env: dict[str, str]
+    started: list[subprocess.Popen]
+    browser: object = None
+    page: object = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start a server on the run's port and cache folder (again, after a stop)."""
+        self.started.append(start_server(self.port, self.log_path, self.env))
+
+
+@contextmanager
+def app_on_demo(tmp_path: Path, extra_env: dict[str, str] | None = None):
+    """A server on ``$LOOPFIND_CACHE`` (plus ``extra_env``) and a tab on its demo, analysed."""
+    from playwright.sync_api import sync_playwright
+
+    env = {"LOOPFIND_CACHE": os.environ["LOOPFIND_CACHE"], **(extra_env or {})}
+    with servers() as (port, started), sync_playwright() as playwright:
+        run = AppRun(port, tmp_path / "server.log", env, started)
+        run.start()
+        run.browser = launch_chromium(playwright)
+        run.page = new_page(run.browser)
+        run.page.goto(run.url)
+        wait_for_app(run.page, "Beats found", timeout_ms=240_000)
+        yield run
+
+
 def deck_pending(page) -> int:
     return int(page.locator(DECK).first.get_attribute("data-pending") or 0)
 
@@ -125,17 +164,8 @@ def test_answers_in_flight_when_the_server_dies_are_kept_and_the_next_click_coun
     """Two answers in flight (the second on the card the first led to, whose own next state the
     server had not sent yet: "loading…"); the server frozen then killed, or stopped with
     SIGTERM; a new server on the same cache and port. Every answer is stored or named."""
-    from playwright.sync_api import sync_playwright
-
-    env = {"LOOPFIND_CACHE": os.environ["LOOPFIND_CACHE"]}
-    log_path = tmp_path / "server.log"
-    with servers() as (port, started), sync_playwright() as playwright:
-        url = f"http://127.0.0.1:{port}"
-        started.append(start_server(port, log_path, env))
-        browser = launch_chromium(playwright)
-        page = new_page(browser)
-        page.goto(url)
-        wait_for_app(page, "Beats found", timeout_ms=240_000)
+    with app_on_demo(tmp_path) as run:
+        page, started = run.page, run.started
         token = token_of(page)
         start_hunt(page)
         for act in ("Yes", "No"):
@@ -156,7 +186,7 @@ def test_answers_in_flight_when_the_server_dies_are_kept_and_the_next_click_coun
         else:
             stop_server(started[-1])  # at once: the answers may or may not have been stored
 
-        started.append(start_server(port, log_path, env))  # the same cache, the same port
+        run.start()  # the same cache, the same port
         # the tab reconnects by itself and sends its queue to the new server
         wait_settled(page, RECONNECT_TIMEOUT_MS)
         assert token_of(page) == token
@@ -177,7 +207,7 @@ def test_answers_in_flight_when_the_server_dies_are_kept_and_the_next_click_coun
         page.get_by_text(final[0].split(" · ")[0]).first.wait_for(timeout=120_000)
         wait_idle(page)
         assert hunt_state(page) == final
-        browser.close()
+        run.browser.close()
         stop_server(started[-1])
 
 
@@ -232,24 +262,11 @@ def answer_library(page, act: str) -> None:
 
 
 def test_a_reload_of_a_library_hunt_keeps_its_answers(tmp_path, small_library):
-    from playwright.sync_api import sync_playwright
-
     from loopfind_core.library.catalog import LIBRARY_ENV
 
-    env = {"LOOPFIND_CACHE": os.environ["LOOPFIND_CACHE"], LIBRARY_ENV: str(small_library)}
-    with servers() as (port, started), sync_playwright() as playwright:
-        url = f"http://127.0.0.1:{port}"
-        started.append(start_server(port, tmp_path / "server.log", env))
-        browser = launch_chromium(playwright)
-        page = new_page(browser)
-        page.goto(url)
-        wait_for_app(page, "Beats found", timeout_ms=240_000)
-        open_page(page, "Select")
-        page.get_by_label("Start (s)").fill("12")
-        page.get_by_label("Length (s)").fill("2")
-        page.get_by_role("button", name="Use these times").click()
-        page.get_by_text("Hunt this sound").first.wait_for(timeout=60_000)
-        wait_idle(page)
+    with app_on_demo(tmp_path, {LIBRARY_ENV: str(small_library)}) as run:
+        page, started = run.page, run.started
+        select_typed(page, "12", "2")
         open_page(page, "Library")
         page.get_by_role("button", name="Hunt the library").click()
         page.get_by_text(re.compile(r"Candidate 1 ·")).first.wait_for(timeout=180_000)
@@ -266,7 +283,7 @@ def test_a_reload_of_a_library_hunt_keeps_its_answers(tmp_path, small_library):
         assert library_state(page) == before  # the same hunt, the same three answers
         answer_library(page, "No")  # and it goes on where it was
         assert library_state(page)[0].startswith("Candidate 5 · ")
-        browser.close()
+        run.browser.close()
         stop_server(started[-1])
 
 
@@ -299,29 +316,15 @@ def assert_runs_through_app(page, heading: str, shows: str) -> None:
 
 
 def test_deep_links_after_a_restart_run_through_the_app_and_save(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    env = {"LOOPFIND_CACHE": os.environ["LOOPFIND_CACHE"]}
-    log_path = tmp_path / "server.log"
-    with servers() as (port, started), sync_playwright() as playwright:
-        url = f"http://127.0.0.1:{port}"
-        started.append(start_server(port, log_path, env))
-        browser = launch_chromium(playwright)
-        page = new_page(browser)
-        page.goto(url)
-        wait_for_app(page, "Beats found", timeout_ms=240_000)
+    with app_on_demo(tmp_path) as run:
+        page, started, url = run.page, run.started, run.url
         token = token_of(page)
-        open_page(page, "Select")
-        page.get_by_label("Start (s)").fill("12")
-        page.get_by_label("Length (s)").fill("2")
-        page.get_by_role("button", name="Use these times").click()
-        page.get_by_text("Selected 0:12.00").first.wait_for(timeout=60_000)
-        wait_idle(page)
+        select_typed(page, "12", "2", shown="Selected 0:12.00")
         context = page.context
         page.close()
         stop_server(started[-1])
 
-        started.append(start_server(port, log_path, env))
+        run.start()
         hunt = context.new_page()  # a fresh tab straight to /hunt, the first visit of this server
         hunt.goto(f"{url}/hunt?w={token}")
         assert_runs_through_app(hunt, "Hunt", "Query: 0:12.00")  # the saved selection
@@ -329,7 +332,7 @@ def test_deep_links_after_a_restart_run_through_the_app_and_save(tmp_path):
         hunt.close()
 
         stop_server(started[-1])
-        started.append(start_server(port, log_path, env))
+        run.start()
         select = context.new_page()
         select.goto(f"{url}/select?w={token}")
         assert_runs_through_app(select, "Select", "Selected 0:12.00")
@@ -349,5 +352,5 @@ def test_deep_links_after_a_restart_run_through_the_app_and_save(tmp_path):
         assert_runs_through_app(other, "Select", "does not name a workspace of this server")
         assert token_of(other) not in (chosen, token)
         assert "Selected 0:20.00" not in body(other)
-        browser.close()
+        run.browser.close()
         stop_server(started[-1])
