@@ -62,7 +62,7 @@ except Exception:  # noqa: BLE001 — a bug must not show a traceback to a user
     logging.getLogger("loopfind.app").exception("page failed")
     st.error("Something went wrong on this page. Your track and hunts are kept; "
              "try again, or reload the page.")
-finally:  # (a page that ends early draws it first: sidebar.stop_page); a failing summary
+finally:  # pages that end early draw it themselves (sidebar.stop_page); a failing summary
     #        must not hide the page
     with summary_box:
         try:

@@ -239,23 +239,3 @@ def answer_one_at_a_time(page, timeout_ms: int = 120_000) -> None:
     control.click()
     page.get_by_text(re.compile(r"Candidate \d+ ·")).first.wait_for(timeout=timeout_ms)
 
-
-def select_typed(page, start_s: str, length_s: str, shown: str = "Hunt this sound") -> None:
-    """On the Select page, type ``length_s`` seconds from ``start_s`` and use them; wait until
-    the page shows ``shown`` and its run is over."""
-    open_page(page, "Select")
-    page.get_by_label("Start (s)").fill(start_s)
-    page.get_by_label("Length (s)").fill(length_s)
-    page.get_by_role("button", name="Use these times").click()
-    page.get_by_text(shown).first.wait_for(timeout=60_000)
-    wait_idle(page)
-
-
-def hunt_typed_selection(page, start_s: str, length_s: str) -> None:
-    """Select ``length_s`` seconds from ``start_s`` (as typed on the Select page), start a
-    hunt on Hunt, and answer it one at a time: the deck's first candidate is on screen."""
-    select_typed(page, start_s, length_s)
-    open_page(page, "Hunt")
-    page.get_by_role("button", name="Start hunt").click()
-    answer_one_at_a_time(page, 180_000)
-    wait_settled(page)

@@ -300,6 +300,18 @@ def type_selection(page, start_s: float, duration_s: float) -> None:
     wait_idle(page, PAGE_TIMEOUT_MS)
 
 
+def hunt_typed_selection(page, start_s: float, duration_s: float) -> None:
+    """Select ``duration_s`` seconds from ``start_s`` by typing them on the Select page
+    (:func:`type_selection`), start a hunt on Hunt, and answer it one at a time: the deck's
+    first candidate is on screen."""
+    open_page(page, "Select")
+    type_selection(page, start_s, duration_s)
+    open_page(page, "Hunt")
+    page.get_by_role("button", name="Start hunt").click()
+    answer_one_at_a_time(page, 180_000)
+    wait_settled(page)
+
+
 def answer_and_time(page, yes: bool, next_number: int) -> float:
     """Click Yes or No; return the seconds until candidate ``next_number`` (or the end of the
     hunt) shows; then wait for the rerun to finish."""

@@ -25,6 +25,7 @@ from testkit.browser import (
     open_page,
     press_answer,
     running_app,
+    wait_idle,
     wait_settled,
 )
 from testkit.corpus_song import CORPUS_SONG, corpus_song_marks, corpus_sound_track
@@ -110,7 +111,8 @@ def test_a_busy_sound_is_hunted_to_the_end_in_pages(busy_song, tmp_path):
                         page.wait_for_function("(b) => b.checked === " + str(wanted).lower(),
                                                arg=box.element_handle())
                 answered = _answers(page) + len(cells)
-                page.get_by_role("button", name=re.compile(r"^Submit")).click()
+                wait_idle(page)  # the ticks' reruns are over: no earlier page's button is left
+                page.get_by_role("button", name=f"Submit these {len(cells)}").click()
                 page.wait_for_function(  # the page is recorded and the next one is drawn
                     "([n]) => Array.from(document.querySelectorAll('[data-testid=stMetric]'))"
                     ".some(m => m.innerText.includes('Answers')"

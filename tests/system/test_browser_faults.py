@@ -34,13 +34,12 @@ from testkit.browser import (
     free_port,
     launch_chromium,
     open_page,
-    select_typed,
     wait_for_app,
     wait_healthy,
     wait_idle,
     wait_settled,
 )
-from testkit.load import process_tree
+from testkit.load import process_tree, type_selection
 from tests.system.test_browser_resume import (
     answer,
     found_table,
@@ -266,7 +265,8 @@ def test_a_reload_of_a_library_hunt_keeps_its_answers(tmp_path, small_library):
 
     with app_on_demo(tmp_path, {LIBRARY_ENV: str(small_library)}) as run:
         page, started = run.page, run.started
-        select_typed(page, "12", "2")
+        open_page(page, "Select")
+        type_selection(page, 12.0, 2.0)
         open_page(page, "Library")
         page.get_by_role("button", name="Hunt the library").click()
         page.get_by_text(re.compile(r"Candidate 1 ·")).first.wait_for(timeout=180_000)
@@ -319,7 +319,8 @@ def test_deep_links_after_a_restart_run_through_the_app_and_save(tmp_path):
     with app_on_demo(tmp_path) as run:
         page, started, url = run.page, run.started, run.url
         token = token_of(page)
-        select_typed(page, "12", "2", shown="Selected 0:12.00")
+        open_page(page, "Select")
+        type_selection(page, 12.0, 2.0)
         context = page.context
         page.close()
         stop_server(started[-1])

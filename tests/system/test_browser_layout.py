@@ -13,7 +13,6 @@ from playwright.sync_api import sync_playwright
 from testkit.browser import (
     REPO,
     browser_test_marks,
-    hunt_typed_selection,
     launch_chromium,
     press_answer,
     running_app,
@@ -21,11 +20,12 @@ from testkit.browser import (
     wait_idle,
     wait_settled,
 )
+from testkit.load import hunt_typed_selection
 
 pytestmark = browser_test_marks(slow=True)
 SCREENSHOTS = REPO / "artifacts" / "browser"
 VIEWPORT = {"width": 1280, "height": 800}
-QUERY_S = ("12", "2")  # start and length typed on the Select page (a stab of the demo)
+QUERY_S = (12.0, 2.0)  # start and length (s) typed on the Select page (a stab of the demo)
 
 
 def start_hunt(page) -> None:

@@ -13,16 +13,16 @@ from testkit.browser import (
     CANDIDATE_PATTERN,
     answer_one_at_a_time,
     browser_test_marks,
-    hunt_typed_selection,
     launch_chromium,
     open_page,
     running_app,
     wait_for_app,
     wait_idle,
 )
+from testkit.load import hunt_typed_selection
 
 pytestmark = browser_test_marks(slow=True)
-QUERY_S = ("12", "2")  # start and length typed on the Select page (a stab of the demo)
+QUERY_S = (12.0, 2.0)  # start and length (s) typed on the Select page (a stab of the demo)
 
 
 def new_page(browser):
